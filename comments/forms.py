@@ -1,0 +1,56 @@
+"""Plain forms for the server-rendered pages and for allauth's sign-up."""
+
+from django import forms
+
+from comments import conf, services
+from comments.exceptions import InvalidComment
+from comments.models import Flag
+
+
+class SignupForm(forms.Form):
+    """Extra sign-up field (allauth's ACCOUNT_SIGNUP_FORM_CLASS): the public display name."""
+
+    display_name = forms.CharField(
+        max_length=50,
+        label="Display name",
+        help_text="Shown on your comments. Your email address is never shown.",
+        widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
+    )
+
+    def clean_display_name(self):
+        name = self.cleaned_data["display_name"].strip()
+        if not name or "\x00" in name:
+            raise forms.ValidationError("Choose a name to show on your comments.")
+        return name
+
+    def signup(self, request, user):
+        services.set_reader_display_name(reader=user, display_name=self.cleaned_data["display_name"])
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Your comment",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        strip=False,
+        error_messages={"required": "Write something before posting."},
+    )
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["body"].max_length = conf.max_length()
+        self.fields["body"].widget.attrs["maxlength"] = conf.max_length()
+
+    def clean_body(self):
+        # The same check the services apply, so the message is on the field.
+        try:
+            services.check_body(self.cleaned_data["body"])
+        except InvalidComment as error:
+            raise forms.ValidationError(error.message) from error
+        return self.cleaned_data["body"]
+
+
+class FlagForm(forms.Form):
+    reason = forms.ChoiceField(choices=Flag.Reason.choices, widget=forms.RadioSelect, label="Why?")
+    note = forms.CharField(max_length=500, required=False, label="Anything to add? (optional)",
+                           widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,23 @@
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "On first run, create a superuser with a random password printed once; later, do nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--email", default="admin@example.com")
+
+    def handle(self, *args, email, **options):
+        Reader = get_user_model()
+        if Reader.objects.filter(is_superuser=True).exists():
+            return
+        password = secrets.token_urlsafe(12)
+        Reader.objects.create_superuser(username="admin", email=email, password=password, display_name="Moderator")
+        line = "=" * 64
+        self.stdout.write(
+            f"{line}\nAdmin account created (shown only this once):\n"
+            f"  sign in at http://127.0.0.1:8000/admin/\n  username: admin\n  password: {password}\n{line}"
+        )

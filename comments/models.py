@@ -1,0 +1,355 @@
+"""Articles, readers and their comments, plus what moderation needs to remember.
+
+Counters (``Article.comment_count``, ``Comment.reply_count``, ``like_count``, ``open_flag_count``)
+are denormalized for fast reads and kept exact by ``services`` with ``F()`` updates in the same
+transaction as the change; ``recount_comments`` repairs them if anything ever drifts.
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from comments import conf
+from comments.querysets import BanQuerySet, CommentQuerySet, FlagQuerySet
+
+ARTICLE_KEY_PATTERN = r"[A-Za-z0-9._~-]{1,200}"
+article_key_validator = RegexValidator(
+    rf"^{ARTICLE_KEY_PATTERN}\Z", "Use 1–200 characters of letters, digits and . _ ~ -"
+)
+
+
+class Reader(AbstractUser):
+    """A site account. Readers are known by their display name; the email is never shown."""
+
+    class Moderation(models.TextChoices):
+        DEFAULT = "default", "Site default"
+        ALWAYS = "always", "Always pre-moderate"
+        TRUSTED = "trusted", "Trusted (never pre-moderate)"
+
+    display_name = models.CharField(max_length=50, blank=True)
+    moderation = models.CharField(
+        max_length=10, choices=Moderation.choices, default=Moderation.DEFAULT,
+        help_text="Pre-moderation for this reader's new comments.",
+    )
+
+    class Meta:
+        verbose_name = "reader"
+
+    @property
+    def public_name(self) -> str:
+        return self.display_name or f"Reader {self.pk}"
+
+    def __str__(self) -> str:
+        return self.display_name or self.email or self.username
+
+
+def reader_display_name(user) -> str:
+    """What allauth shows for the signed-in account (ACCOUNT_USER_DISPLAY)."""
+    return user.public_name
+
+
+class Article(models.Model):
+    """A news article as the CMS knows it; ``key`` is the CMS's own identifier."""
+
+    class Premoderation(models.TextChoices):
+        DEFAULT = "default", "Site default"
+        ON = "on", "Pre-moderate"
+        OFF = "off", "Publish at once"
+
+    key = models.CharField(max_length=200, unique=True, validators=[article_key_validator])
+    title = models.CharField(max_length=500)
+    url = models.URLField(max_length=1000, blank=True)
+    published_at = models.DateTimeField(default=timezone.now)
+    body = models.TextField(blank=True, help_text="Plain paragraphs for the built-in page.")
+    comments_open = models.BooleanField(default=True)
+    premoderation = models.CharField(
+        max_length=10, choices=Premoderation.choices, default=Premoderation.DEFAULT
+    )
+    comment_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Visible comments: approved and not deleted."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [models.Index(fields=["-published_at", "-id"], name="article_newest")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("comments:article", kwargs={"key": self.key})
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p.strip() for p in self.body.split("\n\n") if p.strip()]
+
+    @property
+    def accepts_comments(self) -> bool:
+        """Open, and not past the automatic closing age (COMMENTS_CLOSE_AFTER_DAYS)."""
+        if not self.comments_open:
+            return False
+        days = conf.close_after_days()
+        if days is None:
+            return True
+        return timezone.now() < self.published_at + timezone.timedelta(days=days)
+
+
+class Comment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SPAM = "spam", "Spam"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    # The top-level comment of the thread (null for a top-level comment itself): one indexed
+    # lookup fetches a whole thread.
+    root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="descendants"
+    )
+    # The comment this one answers: the parent, or a comment at the deepest level whose reply
+    # was attached beside it.
+    in_reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    depth = models.PositiveSmallIntegerField(default=0)
+    body = models.TextField(help_text="As the reader typed it.")
+    body_html = models.TextField(help_text="Sanitized once, on write; this is what is shown.")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.APPROVED, db_index=True
+    )
+    is_deleted = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    like_count = models.PositiveIntegerField(default=0)
+    reply_count = models.PositiveIntegerField(default=0, help_text="Visible direct replies.")
+    open_flag_count = models.PositiveIntegerField(default=0)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # Top-level comments of an article, newest/oldest first.
+            models.Index(fields=["article", "parent", "created_at", "id"], name="comment_roots"),
+            # Top-level comments by likes.
+            models.Index(fields=["article", "parent", "like_count", "id"], name="comment_roots_top"),
+            # A whole thread in one lookup.
+            models.Index(fields=["root", "created_at", "id"], name="comment_thread"),
+            # Counting visible comments of an article.
+            models.Index(fields=["article", "status", "is_deleted"], name="comment_visible"),
+            # A reader's comments (pre-moderation of first K, bans that hide comments).
+            models.Index(fields=["author", "status"], name="comment_author"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True, depth=0) | Q(parent__isnull=False, depth__gt=0),
+                name="comment_depth_matches_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} by {self.author} on {self.article}"
+
+    def get_absolute_url(self) -> str:
+        return f"{self.article.get_absolute_url()}#comment-{self.pk}"
+
+    @property
+    def is_visible(self) -> bool:
+        """Counted and shown to everyone: approved and not deleted."""
+        return self.status == self.Status.APPROVED and not self.is_deleted
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    def is_visible_to(self, reader) -> bool:
+        if self.is_visible:
+            return True
+        return (
+            self.is_pending
+            and not self.is_deleted
+            and reader is not None
+            and reader.is_authenticated
+            and reader.pk == self.author_id
+        )
+
+    def edit_deadline(self):
+        return self.created_at + conf.edit_window()
+
+    def can_be_edited_by(self, reader, *, now=None) -> bool:
+        return (
+            reader is not None
+            and reader.is_authenticated
+            and reader.pk == self.author_id
+            and not self.is_deleted
+            and self.status in (self.Status.APPROVED, self.Status.PENDING)
+            and (now or timezone.now()) < self.edit_deadline()
+        )
+
+    def can_be_deleted_by(self, reader) -> bool:
+        return (
+            reader is not None
+            and reader.is_authenticated
+            and not self.is_deleted
+            and (reader.pk == self.author_id)
+        )
+
+
+class Like(models.Model):
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="likes")
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "reader"], name="one_like_per_reader")
+        ]
+        indexes = [models.Index(fields=["reader", "comment"], name="like_reader")]
+
+
+class Flag(models.Model):
+    """A reader's report of abuse; one per reader per comment. Moderating resolves it."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam"
+        ABUSE = "abuse", "Abuse"
+        OFF_TOPIC = "off_topic", "Off topic"
+        OTHER = "other", "Other"
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="flags")
+    reader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="flags"
+    )
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = FlagQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "reader"], name="one_flag_per_reader")
+        ]
+        indexes = [models.Index(fields=["comment", "resolved_at"], name="flag_open")]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} flag on comment {self.comment_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class BannedWord(models.Model):
+    """A word that rejects a comment or holds it for moderation (whole word, any case)."""
+
+    class Action(models.TextChoices):
+        REJECT = "reject", "Reject the comment"
+        HOLD = "hold", "Send to the moderation queue"
+
+    word = models.CharField(max_length=100, unique=True)
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.HOLD)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["word"]
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class Ban(models.Model):
+    """A ban (no end) or suspension (until a date) of a reader; lifting keeps the record."""
+
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bans")
+    reason = models.CharField(max_length=500)
+    until = models.DateTimeField(null=True, blank=True, help_text="Empty: until lifted.")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = BanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["reader", "lifted_at"], name="ban_reader")]
+
+    def __str__(self) -> str:
+        return f"Ban of {self.reader}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None and (self.until is None or self.until > timezone.now())
+
+    def describe(self) -> str:
+        if self.until is None:
+            return "You are banned from commenting."
+        return f"You are suspended from commenting until {timezone.localtime(self.until):%d %B %Y, %H:%M}."
+
+
+class ModerationLogEntry(models.Model):
+    """One moderation action; written by services only, never edited or deleted."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+        SPAM = "spam", "Mark as spam"
+        AUTO_HIDE = "auto_hide", "Hidden by flags"
+        HOLD = "hold", "Held for moderation"
+        DELETE = "delete", "Deleted by author"
+        BAN = "ban", "Ban reader"
+        LIFT_BAN = "lift_ban", "Lift ban"
+        HIDE_BY_BAN = "hide_by_ban", "Hidden with a ban"
+        CLOSE = "close", "Close comments"
+        OPEN = "open", "Open comments"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text="Empty: the system (automatic rules).",
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    comment = models.ForeignKey(
+        Comment, null=True, blank=True, on_delete=models.SET_NULL, related_name="log_entries"
+    )
+    reader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    article = models.ForeignKey(
+        Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status_before = models.CharField(max_length=10, blank=True)
+    status_after = models.CharField(max_length=10, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "moderation log entry"
+        verbose_name_plural = "moderation log"
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} at {self.created_at:%Y-%m-%d %H:%M}"

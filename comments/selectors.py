@@ -1,0 +1,93 @@
+"""Reads shaped for one screen: an article's thread, one comment's subtree, the front page.
+
+A thread is built from a fixed number of queries whatever its size: the top-level comments,
+all their descendants in one indexed lookup (``root``), and the viewer's likes among them.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from django.utils import timezone
+
+from comments.models import Article, Comment, Like
+
+
+def articles_newest_first():
+    return Article.objects.order_by("-published_at", "-id")
+
+
+def shown_roots(article: Article, *, viewer, sort: str = "newest"):
+    """Top-level comments ``viewer`` sees on ``article`` (tombstones included), sorted."""
+    return (
+        Comment.objects.for_article(article)
+        .shown_roots_for(viewer)
+        .select_related("author")
+        .sorted_by(sort)
+    )
+
+
+def _liked_ids(viewer, comments: Iterable[Comment]) -> set[int]:
+    if viewer is None or not viewer.is_authenticated:
+        return set()
+    ids = [c.pk for c in comments]
+    if not ids:
+        return set()
+    return set(Like.objects.filter(reader=viewer, comment_id__in=ids).values_list("comment_id", flat=True))
+
+
+def _attach_subtrees(roots: Sequence[Comment], descendants: Sequence[Comment], *, viewer) -> list[Comment]:
+    """Give every node ``replies`` (oldest first), ``liked``, ``can_edit``, ``can_delete``.
+
+    A hidden comment (deleted, removed or pending for someone else) stays only while it has a
+    shown reply below it, and then as a tombstone (``is_tombstone``).
+    """
+    children: dict[int, list[Comment]] = defaultdict(list)
+    for comment in descendants:
+        children[comment.parent_id].append(comment)
+    liked = _liked_ids(viewer, [*roots, *descendants])
+    now = timezone.now()
+
+    def build(comment: Comment) -> bool:
+        comment.replies = [child for child in children.get(comment.pk, ()) if build(child)]
+        comment.liked = comment.pk in liked
+        comment.is_tombstone = not comment.is_visible_to(viewer)
+        comment.can_edit = comment.can_be_edited_by(viewer, now=now)
+        comment.can_delete = comment.can_be_deleted_by(viewer)
+        return not comment.is_tombstone or bool(comment.replies)
+
+    return [root for root in roots if build(root)]
+
+
+def attach_threads(roots: Sequence[Comment], *, viewer) -> list[Comment]:
+    """The subtrees of a page of top-level comments: two queries whatever their size."""
+    roots = list(roots)
+    if not roots:
+        return []
+    descendants = list(
+        Comment.objects.filter(root_id__in=[r.pk for r in roots])
+        .select_related("author")
+        .order_by("created_at", "id")
+    )
+    return _attach_subtrees(roots, descendants, viewer=viewer)
+
+
+def article_thread(article: Article, *, viewer, sort: str = "newest") -> list[Comment]:
+    """The whole thread of an article: three queries whatever its size."""
+    roots = list(shown_roots(article, viewer=viewer, sort=sort))
+    descendants = list(
+        Comment.objects.for_article(article)
+        .filter(parent__isnull=False)
+        .select_related("author")
+        .order_by("created_at", "id")
+    )
+    return _attach_subtrees(roots, descendants, viewer=viewer)
+
+
+def comment_with_replies(comment: Comment, *, viewer) -> Comment | None:
+    """One comment and its shown subtree, or None if ``viewer`` may not see it."""
+    thread_root = comment.root_id or comment.pk
+    descendants = list(
+        Comment.objects.filter(root_id=thread_root).select_related("author").order_by("created_at", "id")
+    )
+    nodes = _attach_subtrees([comment], [c for c in descendants if c.pk != comment.pk], viewer=viewer)
+    return nodes[0] if nodes else None

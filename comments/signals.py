@@ -1,0 +1,13 @@
+"""Keep the cached banned-word list in step with the table, whichever door changed it."""
+
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from comments.models import BannedWord
+from comments.moderation import BANNED_WORDS_CACHE_KEY
+
+
+@receiver([post_save, post_delete], sender=BannedWord)
+def forget_banned_words(**kwargs):
+    cache.delete(BANNED_WORDS_CACHE_KEY)

@@ -1,0 +1,179 @@
+"""The server-rendered pages. They read through selectors and write through services, like the API.
+
+Every form works without JavaScript; the widget (static/comments/widget.js) enhances them.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from comments import conf, selectors, services
+from comments.exceptions import CommentsError
+from comments.forms import CommentForm, FlagForm
+from comments.models import Article, Comment
+
+SORTS = {"newest": "Newest", "oldest": "Oldest", "top": "Top"}
+
+
+@require_GET
+def article_list(request):
+    page = Paginator(selectors.articles_newest_first(), 20).get_page(request.GET.get("page"))
+    return render(request, "comments/article_list.html", {"page": page, "articles": page.object_list})
+
+
+def _article_page(request, article: Article, *, status: int = 200, form=None, reply_form=None,
+                  reply_to: int | None = None):
+    sort = request.GET.get("sort", "newest")
+    if sort not in SORTS:
+        sort = "newest"
+    page = Paginator(
+        selectors.shown_roots(article, viewer=request.user, sort=sort), conf.page_size()
+    ).get_page(request.GET.get("page"))
+    thread = selectors.attach_threads(page.object_list, viewer=request.user)
+    context = {
+        "article": article,
+        "thread": thread,
+        "page": page,
+        "sort": sort,
+        "sorts": SORTS,
+        "form": form or CommentForm(),
+        "reply_form": reply_form,
+        "reply_to": reply_to,
+        "accepts_comments": article.accepts_comments,
+        "max_depth": conf.max_depth(),
+    }
+    return render(request, "comments/article_detail.html", context, status=status)
+
+
+@require_GET
+def article_detail(request, key: str):
+    article = get_object_or_404(Article, key=key)
+    return _article_page(request, article)
+
+
+def _comment_url(comment: Comment) -> str:
+    return f"{comment.article.get_absolute_url()}#comment-{comment.pk}"
+
+
+@require_POST
+def post_comment(request, key: str):
+    article = get_object_or_404(Article, key=key)
+    if not request.user.is_authenticated:
+        messages.info(request, "Sign in to comment.")
+        return redirect(f"{reverse('account_login')}?next={article.get_absolute_url()}")
+    form = CommentForm(request.POST)
+    parent_id = request.POST.get("parent") or None
+    is_reply = bool(parent_id)
+    if form.is_valid():
+        parent = None
+        if form.cleaned_data["parent"]:
+            parent = Comment.objects.filter(pk=form.cleaned_data["parent"]).first()
+        try:
+            if form.cleaned_data["parent"] and parent is None:
+                form.add_error(None, "The comment you replied to does not exist.")
+            else:
+                comment = services.post_comment(
+                    article=article, author=request.user, body=form.cleaned_data["body"], parent=parent
+                )
+                if comment.is_pending:
+                    messages.info(request, "Thanks! Your comment is awaiting moderation; only you can see it for now.")
+                else:
+                    messages.success(request, "Your comment is published.")
+                return HttpResponseRedirect(_comment_url(comment))
+        except CommentsError as error:
+            form.add_error("body" if "body" in error.fields else None, error.message)
+    reply_to = None
+    if is_reply:
+        try:
+            reply_to = int(parent_id)
+        except (TypeError, ValueError):
+            reply_to = None
+    return _article_page(
+        request, article, status=400,
+        form=None if is_reply else form,
+        reply_form=form if is_reply else None,
+        reply_to=reply_to,
+    )
+
+
+def _own_comment(request, pk: int) -> Comment:
+    return get_object_or_404(
+        Comment.objects.select_related("article"), pk=pk, author=request.user, is_deleted=False
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit_comment(request, pk: int):
+    comment = _own_comment(request, pk)
+    form = CommentForm(request.POST or None, initial={"body": comment.body})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.edit_comment(comment=comment, editor=request.user, body=form.cleaned_data["body"])
+                messages.success(request, "Your comment is updated.")
+                return HttpResponseRedirect(_comment_url(comment))
+            except CommentsError as error:
+                form.add_error("body" if "body" in error.fields else None, error.message)
+        status = 400
+    return render(request, "comments/comment_edit.html", {"comment": comment, "form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_comment(request, pk: int):
+    comment = _own_comment(request, pk)
+    if request.method == "POST":
+        services.delete_comment(comment=comment, actor=request.user)
+        messages.success(request, "Your comment is deleted.")
+        return redirect(comment.article)
+    return render(request, "comments/comment_delete.html", {"comment": comment})
+
+
+@login_required
+@require_POST
+def like_comment(request, pk: int):
+    comment = get_object_or_404(Comment.objects.select_related("article"), pk=pk)
+    try:
+        if request.POST.get("action") == "unlike":
+            services.unlike_comment(comment=comment, reader=request.user)
+        else:
+            services.like_comment(comment=comment, reader=request.user)
+    except CommentsError as error:
+        messages.error(request, error.message)
+    return HttpResponseRedirect(_comment_url(comment))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def flag_comment(request, pk: int):
+    comment = get_object_or_404(Comment.objects.select_related("article", "author"), pk=pk)
+    if not comment.is_visible_to(request.user):
+        return redirect(comment.article)
+    form = FlagForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                _, created = services.flag_comment(
+                    comment=comment, reader=request.user,
+                    reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
+                )
+                messages.success(
+                    request, "Thank you, a moderator will look at it." if created else "You already reported this comment."
+                )
+                return redirect(comment.article)
+            except CommentsError as error:
+                form.add_error(None, error.message)
+        status = 400
+    return render(request, "comments/comment_flag.html", {"comment": comment, "form": form}, status=status)
+
+
+def csrf_failure(request, reason=""):
+    """A forged or stale form: say so plainly instead of Django's debug-style page."""
+    return render(request, "403_csrf.html", status=403)

@@ -1,0 +1,87 @@
+"""Shared fixtures: readers, articles and threads, built through the services like real ones."""
+
+import itertools
+import os
+
+import pytest
+from django.core.cache import cache
+
+from comments import services
+from comments.models import Reader
+
+_counter = itertools.count(1)
+
+ON_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str):
+    """Skip locally when a prerequisite is missing; on CI a missing prerequisite fails."""
+    if condition:
+        return
+    if ON_CI:
+        pytest.fail(f"CI prerequisite missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Throttle counters and cached banned words must not leak between tests."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_reader(db):
+    def make(display_name: str | None = None, **extra) -> Reader:
+        n = next(_counter)
+        name = display_name or f"Reader {n}"
+        return Reader.objects.create_user(
+            username=f"reader{n}", email=f"reader{n}@example.com", password="correct horse battery",
+            display_name=name, **extra,
+        )
+
+    return make
+
+
+@pytest.fixture
+def reader(make_reader):
+    return make_reader("Ani")
+
+
+@pytest.fixture
+def other_reader(make_reader):
+    return make_reader("Boris")
+
+
+@pytest.fixture
+def moderator(db):
+    return Reader.objects.create_user(
+        username="mod", email="mod@example.com", password="correct horse battery",
+        display_name="Moderator", is_staff=True,
+    )
+
+
+@pytest.fixture
+def make_article(db):
+    def make(key: str | None = None, **fields):
+        key = key or f"article-{next(_counter)}"
+        article, _ = services.upsert_article(key=key, title=fields.pop("title", f"Article {key}"), **fields)
+        return article
+
+    return make
+
+
+@pytest.fixture
+def article(make_article):
+    return make_article("742163", title="Ministers meet in Moscow")
+
+
+@pytest.fixture
+def post(reader):
+    """Post through the service: ``post(article, "text", parent=..., author=...)``."""
+
+    def do(article, body="A comment.", *, parent=None, author=None):
+        return services.post_comment(article=article, author=author or reader, body=body, parent=parent)
+
+    return do
