@@ -13,4 +13,6 @@ urlpatterns = [
     path("comments/<int:pk>/delete/", views.delete_comment, name="delete_comment"),
     path("comments/<int:pk>/like/", views.like_comment, name="like_comment"),
     path("comments/<int:pk>/flag/", views.flag_comment, name="flag_comment"),
+    path("embed-demo/", views.embed_demo, name="embed_demo"),
+    path("widget/session/", views.widget_session, name="widget_session"),
 ]

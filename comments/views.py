@@ -6,9 +6,12 @@ Every form works without JavaScript; the widget (static/comments/widget.js) enha
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from comments import conf, selectors, services
@@ -172,6 +175,34 @@ def flag_comment(request, pk: int):
                 form.add_error(None, error.message)
         status = 400
     return render(request, "comments/comment_flag.html", {"comment": comment, "form": form}, status=status)
+
+
+@require_GET
+def embed_demo(request):
+    """A page that embeds the widget the way a news site would: the snippet, shown and used."""
+    article = selectors.articles_newest_first().filter(key=request.GET.get("article", "")).first()
+    article = article or selectors.articles_newest_first().first()
+    widget_url = request.build_absolute_uri(static("comments/widget.js"))
+    return render(request, "comments/embed_demo.html", {"article": article, "widget_url": widget_url})
+
+
+@never_cache
+@require_GET
+def widget_session(request):
+    """Who is reading, and a CSRF token for the widget.
+
+    A news page on another origin cannot read this host's ``csrftoken`` cookie, so the widget
+    asks here (CORS lets only the allowed origins read the answer) and sends it back as
+    ``X-CSRFToken`` with its writes.
+    """
+    user = request.user
+    reader = {"id": user.pk, "display_name": user.public_name} if user.is_authenticated else None
+    return JsonResponse({
+        "reader": reader,
+        "csrf_token": get_token(request),
+        "login_url": request.build_absolute_uri(reverse("account_login")),
+        "signup_url": request.build_absolute_uri(reverse("account_signup")),
+    })
 
 
 def csrf_failure(request, reason=""):

@@ -212,6 +212,11 @@ if not DEBUG:
 # An embedding page on another site needs cross-site cookies (see README, "Embedding").
 SESSION_COOKIE_SAMESITE = os.environ.get("SESSION_COOKIE_SAMESITE", "Lax")
 CSRF_COOKIE_SAMESITE = os.environ.get("CSRF_COOKIE_SAMESITE", "Lax")
+# Browsers drop a SameSite=None cookie that is not Secure.
+if SESSION_COOKIE_SAMESITE == "None":
+    SESSION_COOKIE_SECURE = True
+if CSRF_COOKIE_SAMESITE == "None":
+    CSRF_COOKIE_SECURE = True
 
 # Requests bodies above this size are refused before parsing (Django raises, we answer 400/413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024))
@@ -219,7 +224,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 
 # --- CORS: frontend origins that may call the API with credentials ----------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_ALLOW_CREDENTIALS = True
-CORS_URLS_REGEX = r"^/(api|_allauth)/.*$"
+CORS_URLS_REGEX = r"^/(api|_allauth|widget)/.*$"
 CORS_ALLOW_HEADERS = (
     "accept",
     "content-type",

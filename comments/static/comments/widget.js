@@ -1,0 +1,588 @@
+/* The comment section as a live widget: no framework, no build step.
+ *
+ * Mounts on every element with data-comments-article="KEY" and replaces its server-rendered
+ * content once the API has answered (until then, and without JavaScript, the plain forms work).
+ * The API base is the origin this script was loaded from, so a news page on another site only
+ * needs the <div> and one <script src="https://COMMENTS-HOST/static/comments/widget.js">.
+ *
+ * Safety rule: the only HTML inserted is the server's sanitized body_html; every other string
+ * (names, messages, counts) goes in as text.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  var BASE = new URL(script ? script.src : location.href, location.href).origin;
+  var SAME_ORIGIN = BASE === location.origin;
+  var SORTS = [["newest", "Newest"], ["oldest", "Oldest"], ["top", "Top"]];
+  var REASONS = [["spam", "Spam"], ["abuse", "Abuse or harassment"], ["off_topic", "Off topic"], ["other", "Something else"]];
+  var mounted = 0;
+
+  /* --- small helpers ------------------------------------------------------------------------ */
+
+  /** h("button", {class: "x", onclick: fn, "aria-pressed": "true"}, "text", child, ...) */
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (value === null || value === undefined || value === false) return;
+      if (name.slice(0, 2) === "on") el.addEventListener(name.slice(2), value);
+      else if (name === "text") el.textContent = value;
+      else el.setAttribute(name, value === true ? "" : value);
+    });
+    for (var i = 2; i < arguments.length; i++) {
+      var child = arguments[i];
+      if (child === null || child === undefined || child === false) continue;
+      el.append(child);  // strings become text nodes, never markup
+    }
+    return el;
+  }
+
+  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
+
+  function cookie(name) {
+    var match = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+    return match ? decodeURIComponent(match[1]) : null;
+  }
+
+  var dateFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
+
+  /** The editable text of sanitized HTML, for comments whose API shape has no raw ``body``. */
+  function editableText(html) {
+    var doc = new DOMParser().parseFromString(html, "text/html");  // inert: scripts never run here
+    function walk(node) {
+      return Array.prototype.map.call(node.childNodes, function (child) {
+        if (child.nodeType === 3) return child.data;
+        var tag = child.nodeName.toLowerCase(), inner = walk(child);
+        if (tag === "br") return "\n";
+        if (tag === "a") {
+          var href = child.getAttribute("href") || "";
+          return inner === href || "mailto:" + inner === href ? inner : '<a href="' + href + '">' + inner + "</a>";
+        }
+        return ["em", "strong", "code", "blockquote"].indexOf(tag) >= 0 ? "<" + tag + ">" + inner + "</" + tag + ">" : inner;
+      }).join("");
+    }
+    var paragraphs = doc.body.querySelectorAll("p");
+    return paragraphs.length ? Array.prototype.map.call(paragraphs, walk).join("\n\n") : walk(doc.body);
+  }
+
+  function ApiError(status, data, retryAfter) {
+    this.status = status;
+    this.code = (data && data.code) || "";
+    this.detail = (data && data.detail) || "";
+    this.fields = (data && data.fields) || {};
+    this.retryAfter = retryAfter;
+  }
+
+  /** What to tell the reader about a failed request: plain words, never a status code. */
+  function describe(error) {
+    if (!(error instanceof ApiError)) return "Something went wrong. Please try again.";
+    if (error.status === 0) return "Could not reach the comments server. Check your connection and try again.";
+    if (error.status === 429) {
+      var wait = parseInt(error.retryAfter, 10);
+      return "You are posting too quickly. Please wait " + (wait > 0 ? plural(wait, "second", "seconds") : "a moment") + " and try again.";
+    }
+    if (error.code === "banned") return error.detail || "Your account may not post comments.";
+    if (error.code === "comments_closed") return "Comments are closed on this article.";
+    if (error.status === 401 || error.code === "not_authenticated") return "Your session has ended. Please sign in again.";
+    if (error.status === 403 && /csrf/i.test(error.detail)) return "Your session has expired. Reload the page and try again.";
+    var messages = [];
+    Object.keys(error.fields).forEach(function (field) { messages = messages.concat(error.fields[field]); });
+    if (error.status === 400 && messages.length) return messages.join(" ");
+    return error.detail || "Something went wrong. Please try again.";
+  }
+
+  /* --- the widget ------------------------------------------------------------------------- */
+
+  function Widget(root) {
+    this.root = root;
+    this.key = root.getAttribute("data-comments-article");
+    this.uid = "cw" + ++mounted;
+    this.sort = "newest";
+    this.next = null;
+    this.reader = null;
+    this.csrfToken = null;
+    this.open = false;
+    this.nodes = new Map();   // comment id -> its <li>
+    this.queued = new Map();  // comments announced by the stream, not shown yet
+    this.mine = new Set();    // ids this reader posted here, so the stream does not re-announce them
+  }
+
+  Widget.prototype.url = function (path) { return BASE + "/api/v1/" + path; };
+
+  Widget.prototype.request = function (method, url, body) {
+    var headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET") headers["X-CSRFToken"] = (SAME_ORIGIN && cookie("csrftoken")) || this.csrfToken || "";
+    return fetch(url, {
+      method: method, headers: headers, credentials: "include",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).catch(function () { throw new ApiError(0); }).then(function (response) {
+      if (response.status === 204) return null;
+      return response.json().catch(function () { return null; }).then(function (data) {
+        if (!response.ok) throw new ApiError(response.status, data, response.headers.get("Retry-After"));
+        if (data === null) throw new ApiError(response.status);
+        return data;
+      });
+    });
+  };
+
+  /** Who is reading, and the CSRF token a page on another origin cannot read from the cookie. */
+  Widget.prototype.loadSession = function () {
+    var self = this;
+    return this.request("GET", BASE + "/widget/session/").then(function (session) {
+      self.reader = session.reader;
+      self.csrfToken = session.csrf_token;
+      self.loginUrl = session.login_url;
+      self.signupUrl = session.signup_url;
+    }, function () { self.reader = null; });
+  };
+
+  Widget.prototype.start = function () {
+    var self = this;
+    return Promise.all([
+      this.loadSession(),
+      this.request("GET", this.url("articles/" + encodeURIComponent(this.key) + "/")),
+      this.request("GET", this.listUrl()),
+    ]).then(function (results) {
+      self.open = results[1].comments_open;
+      self.render(results[2]);
+      self.listen();
+      if (!SAME_ORIGIN) window.addEventListener("focus", function () { self.refreshSession(); });
+      var target = /^#comment-\d+$/.test(location.hash) && document.getElementById(location.hash.slice(1));
+      if (target && self.root.contains(target)) { target.scrollIntoView(); target.focus(); }
+    }, function (error) {
+      // Keep the server-rendered comments (and their plain forms) when the API is unreachable.
+      if (window.console) console.warn("Comments widget not started:", describe(error));
+    });
+  };
+
+  Widget.prototype.listUrl = function () {
+    return this.url("articles/" + encodeURIComponent(this.key) + "/comments/?sort=" + this.sort);
+  };
+
+  /* --- layout --- */
+
+  Widget.prototype.render = function (page) {
+    var root = this.root, id = this.uid;
+    root.classList.add("cw");
+    if (root.tagName !== "SECTION") root.setAttribute("role", "region");
+    root.setAttribute("aria-labelledby", id + "-heading");
+    this.countEl = h("span", { "data-comment-count": this.key });
+    this.status = h("p", { class: "cw-status", role: "status" });
+    this.account = h("div", { class: "cw-account" });
+    this.compose = h("div", { class: "cw-compose" });
+    this.newButton = h("button", { type: "button", class: "cw-new", hidden: true, onclick: this.showQueued.bind(this) });
+    this.sortButtons = SORTS.map(function (sort) {
+      return h("button", { type: "button", class: "cw-sort", "data-sort": sort[0], "aria-pressed": String(sort[0] === this.sort), onclick: this.changeSort.bind(this, sort[0]) }, sort[1]);
+    }, this);
+    this.thread = h("ol", { class: "cw-thread" });
+    this.empty = h("p", { class: "cw-empty" });
+    this.moreButton = h("button", { type: "button", class: "cw-more", hidden: true, onclick: this.loadMore.bind(this) }, "Show more comments");
+    root.replaceChildren(
+      h("div", { class: "cw-header" },
+        h("h2", { id: id + "-heading", class: "cw-heading" }, "Comments ",
+          h("span", { class: "cw-count", "aria-live": "polite", "aria-atomic": "true" },
+            h("span", { class: "cw-sr" }, "Comment count: "), this.countEl)),
+        h("div", { class: "cw-sorts", role: "group", "aria-label": "Sort comments" }, h("span", { class: "cw-sort-label", "aria-hidden": "true" }, "Sort:"), ...this.sortButtons)),
+      this.account, this.compose, this.status, this.newButton, this.thread, this.empty, this.moreButton);
+    this.renderAccount();
+    this.fillThread(page, false);
+  };
+
+  Widget.prototype.renderAccount = function () {
+    var reader = this.reader, self = this;
+    if (reader) {
+      this.account.replaceChildren("Commenting as ", h("strong", { class: "cw-me" }, reader.display_name));
+    } else {
+      var here = location.pathname + location.search + "#" + (this.root.id || "comments");
+      var login = this.loginUrl || BASE + "/accounts/login/", signup = this.signupUrl || BASE + "/accounts/signup/";
+      var linkAttrs = function (href) {
+        // Same site: come back here after signing in. Another site: sign in on the comments
+        // host in a new tab; the widget notices the session when this tab gets focus again.
+        return SAME_ORIGIN ? { href: href + "?next=" + encodeURIComponent(here) } : { href: href, target: "_blank", rel: "noopener" };
+      };
+      this.account.replaceChildren(
+        h("a", linkAttrs(login), "Sign in"), " or ", h("a", linkAttrs(signup), "create an account"), " to join the discussion.");
+    }
+    this.compose.replaceChildren(
+      !this.open ? h("p", { class: "cw-notice" }, "Comments are closed on this article.")
+        : reader ? this.commentForm({
+          label: "Your comment", submitLabel: "Post comment", help: "Plain text; links work. Blank lines make paragraphs. Be civil.",
+          onsubmit: function (body) { return self.post(body, null); },
+        }) : null);
+  };
+
+  Widget.prototype.setCount = function (n) {
+    document.querySelectorAll("[data-comment-count]").forEach(function (el) {
+      if (el.getAttribute("data-comment-count") === this.key) el.textContent = String(n);
+    }, this);
+    this.count = n;
+    this.updateEmpty();
+  };
+
+  Widget.prototype.updateEmpty = function () {
+    var none = !this.thread.firstChild;
+    this.empty.hidden = !none;
+    this.empty.textContent = none ? "No comments yet." + (this.open ? " Be the first to comment." : "") : "";
+  };
+
+  Widget.prototype.fillThread = function (page, append) {
+    if (!append) { this.nodes.clear(); this.thread.replaceChildren(); }
+    var fragment = document.createDocumentFragment();
+    page.results.forEach(function (comment) { fragment.append(this.commentNode(comment)); }, this);
+    this.thread.append(fragment);
+    this.next = page.next;
+    this.moreButton.hidden = !page.next;
+    this.setCount(page.count);
+  };
+
+  /* --- one comment --- */
+
+  Widget.prototype.commentNode = function (comment) {
+    var li = h("li", { class: "cw-comment", id: "comment-" + comment.id, "data-comment-id": comment.id, tabindex: "-1" });
+    this.nodes.set(comment.id, li);
+    this.fillComment(li, comment);
+    var replies = li.querySelector(":scope > .cw-replies");
+    (comment.replies || []).forEach(function (reply) { replies.append(this.commentNode(reply)); }, this);
+    return li;
+  };
+
+  /** (Re)draw a comment's own content, keeping its replies list. */
+  Widget.prototype.fillComment = function (li, comment) {
+    var self = this, replies = li.querySelector(":scope > .cw-replies");
+    li.comment = comment;
+    li.classList.toggle("cw-pending", comment.status === "pending");
+    li.classList.toggle("cw-tombstone", comment.is_deleted);
+    if (comment.is_deleted) {
+      li.removeAttribute("aria-label");
+      li.replaceChildren(h("p", { class: "cw-removed" }, "This comment was removed."), replies || h("ol", { class: "cw-replies" }));
+      return;
+    }
+    var author = comment.author ? comment.author.display_name : "Reader";
+    li.setAttribute("aria-label", "Comment by " + author);
+    var created = new Date(comment.created_at);
+    var answered = comment.in_reply_to && comment.in_reply_to !== comment.parent && this.nodes.get(comment.in_reply_to);
+    var head = h("header", { class: "cw-head" },
+      h("span", { class: "cw-author" }, author),
+      answered ? h("a", { class: "cw-in-reply", href: "#comment-" + comment.in_reply_to }, "replying to " + ((answered.comment.author || {}).display_name || "a comment")) : null,
+      h("a", { class: "cw-time", href: "#comment-" + comment.id }, h("time", { datetime: comment.created_at }, dateFormat.format(created))),
+      comment.edited_at ? h("span", { class: "cw-edited" }, "(edited)") : null,
+      comment.status === "pending" ? h("span", { class: "cw-badge", title: "Only you can see it until a moderator approves it." }, "Awaiting moderation") : null);
+    var body = h("div", { class: "cw-body" });
+    body.innerHTML = comment.body_html;  // sanitized by the server (bleach allowlist); the only HTML we insert
+    var actions = h("div", { class: "cw-actions" });
+    var approved = comment.status === "approved", signedIn = !!this.reader;
+    var own = signedIn && comment.author && comment.author.id === this.reader.id;
+    actions.append(signedIn && approved
+      ? h("button", { type: "button", class: "cw-like", "aria-pressed": String(comment.liked), onclick: function () { self.toggleLike(li); } },
+        comment.liked ? "Liked" : "Like", h("span", { class: "cw-like-count" }, " · " + comment.like_count),
+        h("span", { class: "cw-sr" }, comment.like_count === 1 ? " like" : " likes"))
+      : h("span", { class: "cw-likes" }, plural(comment.like_count, "like", "likes")));
+    if (signedIn && approved && this.open) actions.append(h("button", { type: "button", class: "cw-link", "aria-expanded": "false", onclick: function () { self.openReply(li, this); } }, "Reply"));
+    if (comment.can_edit) actions.append(h("button", { type: "button", class: "cw-link", onclick: function () { self.openEdit(li, this); } }, "Edit"));
+    if (comment.can_delete) actions.append(h("button", { type: "button", class: "cw-link", onclick: function () { self.openDelete(li, this); } }, "Delete"));
+    if (signedIn && approved && !own) actions.append(h("button", { type: "button", class: "cw-link cw-report", onclick: function () { self.openFlag(li, this); } }, "Report"));
+    li.replaceChildren(h("div", { class: "cw-main" }, head, body, actions), h("div", { class: "cw-slot" }));
+    li.append(replies || h("ol", { class: "cw-replies" }));
+  };
+
+  /** The inline area under a comment's actions: one open form at a time. */
+  Widget.prototype.openSlot = function (li, content, opener) {
+    var slot = li.querySelector(":scope > .cw-slot");
+    if (slot.opener) slot.opener.setAttribute("aria-expanded", "false");
+    slot.replaceChildren(content);
+    slot.opener = opener;
+    if (opener && opener.hasAttribute("aria-expanded")) opener.setAttribute("aria-expanded", "true");
+    var field = content.querySelector("textarea, input, button");
+    if (field) field.focus();
+  };
+
+  Widget.prototype.closeSlot = function (li, refocus) {
+    var slot = li.querySelector(":scope > .cw-slot"), opener = slot.opener;
+    slot.replaceChildren();
+    slot.opener = null;
+    if (opener) {
+      if (opener.hasAttribute("aria-expanded")) opener.setAttribute("aria-expanded", "false");
+      if (refocus && opener.isConnected) opener.focus();
+    }
+  };
+
+  /* --- forms --- */
+
+  /** A labelled textarea form; ``onsubmit(body)`` returns a promise, errors show in the form. */
+  Widget.prototype.commentForm = function (options) {
+    var id = this.uid + "-f" + ++mounted;
+    var error = h("div", { class: "cw-error", role: "alert", hidden: true });
+    var textarea = h("textarea", { id: id, name: "body", rows: options.rows || 4, required: true, "aria-describedby": options.help ? id + "-help" : null });
+    textarea.value = options.value || "";
+    var submit = h("button", { type: "submit", class: "cw-button" }, options.submitLabel);
+    var form = h("form", { class: "cw-form", novalidate: true },
+      h("label", { for: id }, options.label), textarea,
+      options.help ? h("p", { class: "cw-help", id: id + "-help" }, options.help) : null,
+      error,
+      h("div", { class: "cw-form-buttons" }, submit,
+        options.oncancel ? h("button", { type: "button", class: "cw-button cw-secondary", onclick: options.oncancel }, "Cancel") : null));
+    if (options.oncancel) form.addEventListener("keydown", function (event) { if (event.key === "Escape") options.oncancel(); });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!textarea.value.trim()) { showError("Write something before posting."); return; }
+      submit.disabled = true;
+      error.hidden = true;
+      options.onsubmit(textarea.value).then(function () { submit.disabled = false; }, function (failure) {
+        submit.disabled = false;
+        showError(describe(failure));
+      });
+    });
+    function showError(message) {
+      error.textContent = message;
+      error.hidden = false;
+      textarea.setAttribute("aria-invalid", "true");
+      textarea.focus();
+    }
+    form.textarea = textarea;
+    return form;
+  };
+
+  Widget.prototype.announce = function (message) { this.status.textContent = message; };
+
+  Widget.prototype.post = function (body, parentLi) {
+    var self = this;
+    var payload = { body: body };
+    if (parentLi) payload.parent = parentLi.comment.id;
+    return this.request("POST", this.url("articles/" + encodeURIComponent(this.key) + "/comments/"), payload).then(function (comment) {
+      self.mine.add(comment.id);
+      self.queued.delete(comment.id);
+      self.updateNotice();
+      var li = self.commentNode(comment);
+      var list = comment.parent ? self.nodes.get(comment.parent).querySelector(":scope > .cw-replies") : self.thread;
+      if (!comment.parent && self.sort === "newest") list.prepend(li); else list.append(li);
+      if (parentLi) self.closeSlot(parentLi, false);
+      else self.compose.querySelector("textarea").value = "";
+      self.updateEmpty();
+      self.announce(comment.status === "pending"
+        ? "Thanks! Your comment is awaiting moderation; only you can see it for now."
+        : parentLi ? "Your reply is published." : "Your comment is published.");
+      li.focus();
+      self.refreshCount();
+    }, function (error) {
+      if (error.code === "comments_closed") { self.open = false; self.renderAccount(); self.announce(describe(error)); }
+      throw error;
+    });
+  };
+
+  Widget.prototype.refreshCount = function () {
+    var self = this;
+    this.request("GET", this.url("articles/" + encodeURIComponent(this.key) + "/")).then(function (article) { self.setCount(article.comment_count); }, function () {});
+  };
+
+  Widget.prototype.openReply = function (li, opener) {
+    var self = this, author = li.comment.author ? li.comment.author.display_name : "this comment";
+    this.openSlot(li, this.commentForm({
+      label: "Reply to " + author, submitLabel: "Post reply", rows: 3,
+      onsubmit: function (body) { return self.post(body, li); },
+      oncancel: function () { self.closeSlot(li, true); },
+    }), opener);
+  };
+
+  Widget.prototype.openEdit = function (li, opener) {
+    var self = this, comment = li.comment;
+    this.openSlot(li, this.commentForm({
+      label: "Edit your comment", submitLabel: "Save changes", value: comment.body !== undefined ? comment.body : editableText(comment.body_html),
+      onsubmit: function (body) {
+        return self.request("PATCH", self.url("comments/" + comment.id + "/"), { body: body }).then(function (updated) {
+          self.closeSlot(li, false);
+          self.fillComment(li, updated);
+          self.announce(updated.status === "pending" ? "Your edit is saved and awaits moderation." : "Your comment is updated.");
+          li.focus();
+        });
+      },
+      oncancel: function () { self.closeSlot(li, true); },
+    }), opener);
+  };
+
+  Widget.prototype.openDelete = function (li, opener) {
+    var self = this, error = h("p", { class: "cw-error", role: "alert", hidden: true });
+    var confirm = h("div", { class: "cw-confirm", role: "group", "aria-label": "Confirm deletion" },
+      h("p", {}, "Delete this comment? This cannot be undone."), error,
+      h("div", { class: "cw-form-buttons" },
+        h("button", { type: "button", class: "cw-button cw-danger", onclick: function () {
+          self.request("DELETE", self.url("comments/" + li.comment.id + "/")).then(function () {
+            var next = self.removeComment(li.comment.id);
+            self.announce("Your comment is deleted.");
+            next.focus();
+            self.refreshCount();
+          }, function (failure) { error.textContent = describe(failure); error.hidden = false; });
+        } }, "Delete"),
+        h("button", { type: "button", class: "cw-button cw-secondary", onclick: function () { self.closeSlot(li, true); } }, "Cancel")));
+    this.openSlot(li, confirm, opener);
+  };
+
+  Widget.prototype.openFlag = function (li, opener) {
+    var self = this, name = this.uid + "-reason-" + li.comment.id, noteId = name + "-note";
+    var error = h("p", { class: "cw-error", role: "alert", hidden: true });
+    var note = h("textarea", { id: noteId, name: "note", rows: 2, maxlength: 500 });
+    var form = h("form", { class: "cw-form cw-flag-form" },
+      h("fieldset", {}, h("legend", {}, "Why are you reporting this comment?"),
+        ...REASONS.map(function (reason) {
+          return h("label", { class: "cw-radio" }, h("input", { type: "radio", name: name, value: reason[0], required: true }), " " + reason[1]);
+        })),
+      h("label", { for: noteId }, "Anything to add? (optional)"), note, error,
+      h("div", { class: "cw-form-buttons" }, h("button", { type: "submit", class: "cw-button" }, "Send report"),
+        h("button", { type: "button", class: "cw-button cw-secondary", onclick: function () { self.closeSlot(li, true); } }, "Cancel")));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var choice = form.querySelector("input[type=radio]:checked");
+      if (!choice) { error.textContent = "Choose a reason."; error.hidden = false; form.querySelector("input").focus(); return; }
+      self.request("POST", self.url("comments/" + li.comment.id + "/flag/"), { reason: choice.value, note: note.value }).then(function () {
+        self.closeSlot(li, false);
+        opener.textContent = "Reported";
+        opener.disabled = true;
+        self.announce("Thank you for your report; a moderator will look at it.");
+        li.focus();
+      }, function (failure) { error.textContent = describe(failure); error.hidden = false; });
+    });
+    this.openSlot(li, form, opener);
+  };
+
+  Widget.prototype.toggleLike = function (li) {
+    var self = this, comment = li.comment;
+    this.request(comment.liked ? "DELETE" : "POST", this.url("comments/" + comment.id + "/like/")).then(function (result) {
+      comment.liked = result.liked;
+      comment.like_count = result.like_count;
+      self.fillComment(li, comment);
+      li.querySelector(".cw-like").focus();
+    }, function (error) { self.announce(describe(error)); });
+  };
+
+  /** Take a comment out of the page (a tombstone if replies remain); returns where focus can go. */
+  Widget.prototype.removeComment = function (id) {
+    var li = this.nodes.get(id);
+    if (!li) return null;
+    var parentLi = li.parentElement.closest(".cw-comment");
+    if (li.querySelector(":scope > .cw-replies > li")) {
+      this.fillComment(li, Object.assign({}, li.comment, { is_deleted: true }));
+      return li;
+    }
+    li.remove();
+    this.nodes.delete(id);
+    this.updateEmpty();
+    return parentLi || this.root.querySelector(".cw-heading");
+  };
+
+  /* --- sorting and pages --- */
+
+  Widget.prototype.changeSort = function (sort) {
+    var self = this;
+    if (sort === this.sort) return;
+    this.sort = sort;
+    this.sortButtons.forEach(function (button) { button.setAttribute("aria-pressed", String(button.getAttribute("data-sort") === sort)); });
+    this.request("GET", this.listUrl()).then(function (page) {
+      self.queued.clear();
+      self.updateNotice();
+      self.fillThread(page, false);
+      self.announce("Comments sorted by " + sort + ".");
+    }, function (error) { self.announce(describe(error)); });
+  };
+
+  Widget.prototype.loadMore = function () {
+    var self = this, first;
+    if (!this.next) return;
+    this.moreButton.disabled = true;
+    this.request("GET", new URL(this.next, BASE).href).then(function (page) {
+      first = page.results[0];
+      page.results = page.results.filter(function (comment) { return !self.nodes.has(comment.id); });
+      self.fillThread(page, true);
+      self.moreButton.disabled = false;
+      if (first && self.nodes.get(first.id)) self.nodes.get(first.id).focus();
+    }, function (error) { self.moreButton.disabled = false; self.announce(describe(error)); });
+  };
+
+  /* --- live updates --- */
+
+  Widget.prototype.listen = function () {
+    if (!window.EventSource) return;
+    var self = this;
+    var source = new EventSource(this.url("articles/" + encodeURIComponent(this.key) + "/events/"));
+    function data(event) { try { return JSON.parse(event.data); } catch (e) { return null; } }
+    source.addEventListener("count", function (event) {
+      var payload = data(event);
+      if (payload && typeof payload.count === "number") self.setCount(payload.count);
+    });
+    source.addEventListener("comment", function (event) {
+      var comment = data(event);
+      if (!comment || typeof comment.id !== "number") return;
+      var li = self.nodes.get(comment.id);
+      if (li) {  // already shown: an approval or an edit, so refresh it unless a form is open there
+        if (!li.querySelector(":scope > .cw-slot > *")) self.fillComment(li, Object.assign({}, comment, { liked: li.comment.liked, can_edit: li.comment.can_edit, can_delete: li.comment.can_delete }));
+        return;
+      }
+      if (self.mine.has(comment.id) || (comment.parent && !self.nodes.has(comment.parent))) return;
+      self.queued.set(comment.id, comment);
+      self.updateNotice();
+    });
+    source.addEventListener("remove", function (event) {
+      var payload = data(event);
+      if (!payload) return;
+      self.queued.delete(payload.id);
+      self.updateNotice();
+      var li = self.nodes.get(payload.id);
+      if (li && !li.contains(document.activeElement)) self.removeComment(payload.id);
+    });
+    this.source = source;
+  };
+
+  Widget.prototype.updateNotice = function () {
+    var n = this.queued.size;
+    this.newButton.hidden = n === 0;
+    this.newButton.textContent = n ? plural(n, "new comment", "new comments") + " — show" : "";
+  };
+
+  Widget.prototype.showQueued = function () {
+    var self = this, first = null;
+    Array.from(this.queued.values()).sort(function (a, b) { return a.id - b.id; }).forEach(function (comment) {
+      if (self.nodes.has(comment.id)) return;
+      var parent = comment.parent && self.nodes.get(comment.parent);
+      if (comment.parent && !parent) return;
+      var li = self.commentNode(Object.assign({ replies: [] }, comment));
+      if (parent) parent.querySelector(":scope > .cw-replies").append(li);
+      else if (self.sort === "newest") self.thread.prepend(li);
+      else self.thread.append(li);
+      if (!first || (!comment.parent && self.sort === "newest")) first = li;
+    });
+    this.queued.clear();
+    this.updateNotice();
+    this.updateEmpty();
+    if (first) first.focus();
+  };
+
+  Widget.prototype.refreshSession = function () {
+    var self = this, before = this.reader && this.reader.id;
+    this.loadSession().then(function () {
+      if ((self.reader && self.reader.id) === before) return;
+      self.renderAccount();
+      return self.request("GET", self.listUrl()).then(function (page) { self.fillThread(page, false); });
+    }).catch(function () {});
+  };
+
+  /* --- start --- */
+
+  function loadStyles() {
+    var href = BASE + "/static/comments/widget.css";
+    var present = Array.prototype.some.call(document.querySelectorAll("link[rel=stylesheet]"), function (link) { return link.href === href; });
+    if (!present) document.head.append(h("link", { rel: "stylesheet", href: href }));
+  }
+
+  function mountAll() {
+    var roots = document.querySelectorAll("[data-comments-article]");
+    if (roots.length) loadStyles();
+    roots.forEach(function (root) {
+      if (root.commentsWidget) return;
+      root.commentsWidget = new Widget(root);
+      root.commentsWidget.start();
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
+  else mountAll();
+})();
