@@ -11,7 +11,7 @@ from django.utils.decorators import sync_and_async_middleware
 DEFAULT_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'self'"
+    "form-action 'self'; frame-ancestors 'none'"
 )
 EXEMPT_PREFIXES = ("/admin/", "/api/docs/")
 

@@ -220,6 +220,9 @@ class Like(models.Model):
         ]
         indexes = [models.Index(fields=["reader", "comment"], name="like_reader")]
 
+    def __str__(self) -> str:
+        return f"Like of comment {self.comment_id}"
+
 
 class Flag(models.Model):
     """A reader's report of abuse; one per reader per comment. Moderating resolves it."""

@@ -10,7 +10,7 @@ from functools import lru_cache
 from django.core.cache import cache
 
 from comments import conf
-from comments.models import Article, BannedWord, Ban, Comment, Reader
+from comments.models import Article, Ban, BannedWord, Comment, Reader
 
 BANNED_WORDS_CACHE_KEY = "comments:banned-words:v1"
 

@@ -5,11 +5,18 @@ all their descendants in one indexed lookup (``root``), and the viewer's likes a
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from django.utils import timezone
 
 from comments.models import Article, Comment, Like
+
+
+def flatten(nodes: Iterable[Comment]) -> Iterator[Comment]:
+    """Every node of prepared threads, depth first."""
+    for node in nodes:
+        yield node
+        yield from flatten(getattr(node, "replies", ()))
 
 
 def articles_newest_first():

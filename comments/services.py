@@ -411,7 +411,8 @@ def upsert_article(*, key: str, title: str, url: str = "", published_at: datetim
                    comments_open: bool | None = None, body: str | None = None) -> tuple[Article, bool]:
     """Create or update the article the CMS knows as ``key``; returns (article, created).
 
-    Fields left as None keep their stored value on update. ``comment_count`` is never set here.
+    Fields left as None keep their stored value on update; an unchanged article is not written.
+    ``comment_count`` is never set here.
     """
     defaults: dict = {"title": title, "url": url}
     if published_at is not None:
@@ -420,8 +421,19 @@ def upsert_article(*, key: str, title: str, url: str = "", published_at: datetim
         defaults["comments_open"] = comments_open
     if body is not None:
         defaults["body"] = body
-    article, created = Article.objects.select_for_update().update_or_create(key=key, defaults=defaults)
-    return article, created
+    article = Article.objects.select_for_update().filter(key=key).first()
+    if article is None:
+        try:
+            with transaction.atomic():
+                return Article.objects.create(key=key, **defaults), True
+        except IntegrityError:  # A concurrent upsert created it first: update that one.
+            article = Article.objects.select_for_update().get(key=key)
+    changed = [name for name, value in defaults.items() if getattr(article, name) != value]
+    if changed:
+        for name in changed:
+            setattr(article, name, defaults[name])
+        article.save(update_fields=[*changed, "updated_at"])
+    return article, False
 
 
 @transaction.atomic

@@ -37,6 +37,10 @@ def _article_page(request, article: Article, *, status: int = 200, form=None, re
         selectors.shown_roots(article, viewer=request.user, sort=sort), conf.page_size()
     ).get_page(request.GET.get("page"))
     thread = selectors.attach_threads(page.object_list, viewer=request.user)
+    if reply_form is not None and reply_to not in {c.pk for c in selectors.flatten(thread)}:
+        # The answered comment is not on this page (gone, hidden, elsewhere): show the error
+        # and the typed text in the main form, so nothing the reader wrote is lost.
+        form, reply_form, reply_to = reply_form, None, None
     context = {
         "article": article,
         "thread": thread,
@@ -167,9 +171,8 @@ def flag_comment(request, pk: int):
                     comment=comment, reader=request.user,
                     reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
                 )
-                messages.success(
-                    request, "Thank you, a moderator will look at it." if created else "You already reported this comment."
-                )
+                thanks = "Thank you, a moderator will look at it."
+                messages.success(request, thanks if created else "You already reported this comment.")
                 return redirect(comment.article)
             except CommentsError as error:
                 form.add_error(None, error.message)

@@ -11,11 +11,13 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="admin@example.com")
 
     def handle(self, *args, email, **options):
-        Reader = get_user_model()
-        if Reader.objects.filter(is_superuser=True).exists():
+        reader_model = get_user_model()
+        if reader_model.objects.filter(is_superuser=True).exists():
             return
         password = secrets.token_urlsafe(12)
-        Reader.objects.create_superuser(username="admin", email=email, password=password, display_name="Moderator")
+        reader_model.objects.create_superuser(
+            username="admin", email=email, password=password, display_name="Moderator"
+        )
         line = "=" * 64
         self.stdout.write(
             f"{line}\nAdmin account created (shown only this once):\n"

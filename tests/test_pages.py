@@ -1,0 +1,221 @@
+"""The server-rendered pages, as a reader without JavaScript uses them."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client
+
+from comments import services
+from comments.models import Comment, Reader
+
+
+def page(client, article, **params):
+    return client.get(article.get_absolute_url(), params)
+
+
+def test_front_page_lists_articles_newest_first_with_counts(client, make_article, post):
+    older = make_article("older", title="Older news", published_at="2023-03-19T10:00:00+04:00")
+    newer = make_article("newer", title="Newer news", published_at="2023-03-20T10:00:00+04:00")
+    post(older, "one")
+    html = client.get("/").content.decode()
+    assert html.index("Newer news") < html.index("Older news")
+    assert re.search(r'data-comment-count="older">1<', html)
+    assert re.search(r'data-comment-count="newer">0<', html)
+    assert newer.get_absolute_url() in html
+
+
+def test_article_page_shows_article_count_and_thread(client, article, post, other_reader):
+    top = post(article, "Great <b>reporting</b>")
+    post(article, "Agreed", parent=top, author=other_reader)
+    response = page(client, article)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert article.title in html
+    assert 'data-comment-count="742163">2<' in html
+    assert "<p>Great reporting</p>" in html
+    assert f'id="comment-{top.pk}"' in html and 'class="replies"' in html
+    assert "Sign in to comment" in html
+    assert "Content-Security-Policy" in response.headers
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_unknown_article_is_404(client, db):
+    assert client.get("/articles/nope/").status_code == 404
+
+
+def test_sign_in_link_returns_to_the_article(client, article):
+    html = page(client, article).content.decode()
+    assert f"/accounts/login/?next={article.get_absolute_url()}" in html
+
+
+def test_signed_in_reader_comments_and_replies(client, article, reader, other_reader, post):
+    client.force_login(reader)
+    response = client.post(f"/articles/{article.key}/comments/", {"body": "My view"})
+    comment = Comment.objects.get(body="My view")
+    assert response.status_code == 302 and response["Location"].endswith(f"#comment-{comment.pk}")
+    theirs = post(article, "Their view", author=other_reader)
+    client.post(f"/articles/{article.key}/comments/", {"body": "A reply", "parent": theirs.pk})
+    reply = Comment.objects.get(body="A reply")
+    assert reply.parent == theirs
+    html = page(client, article).content.decode()
+    assert "My view" in html and "A reply" in html and f'id="reply-body-{theirs.pk}"' in html
+
+
+@pytest.mark.parametrize("body", ["", "   \n  "])
+def test_empty_comment_shows_a_message_and_saves_nothing(client, article, reader, body):
+    client.force_login(reader)
+    response = client.post(f"/articles/{article.key}/comments/", {"body": body})
+    assert response.status_code == 400
+    assert "Write something before posting." in response.content.decode()
+    assert Comment.objects.count() == 0
+
+
+def test_too_long_comment_keeps_the_text_and_explains(client, article, reader, settings):
+    settings.COMMENTS_MAX_LENGTH = 10
+    client.force_login(reader)
+    response = client.post(f"/articles/{article.key}/comments/", {"body": "x" * 11})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "limited to 10 characters" in html and "x" * 11 in html
+    assert Comment.objects.count() == 0
+
+
+def test_reply_to_a_comment_of_another_article_is_refused_on_the_page(client, article, make_article, reader, post):
+    elsewhere = post(make_article(), "elsewhere")
+    client.force_login(reader)
+    response = client.post(f"/articles/{article.key}/comments/", {"body": "sneaky", "parent": elsewhere.pk})
+    assert response.status_code == 400
+    assert "same article" in response.content.decode()
+    assert not Comment.objects.filter(body="sneaky").exists()
+
+
+@pytest.mark.parametrize("parent", ["abc", "999999", "-1"])
+def test_malformed_or_unknown_parent_is_refused_on_the_page(client, article, reader, parent):
+    client.force_login(reader)
+    response = client.post(f"/articles/{article.key}/comments/", {"body": "hello", "parent": parent})
+    assert response.status_code == 400
+    assert not Comment.objects.exists()
+
+
+def test_reply_to_hidden_comment_is_refused_on_the_page(client, article, reader, moderator, post):
+    hidden = post(article, "hidden")
+    services.reject_comment(comment=hidden, moderator=moderator)
+    client.force_login(reader)
+    response = client.post(f"/articles/{article.key}/comments/", {"body": "reply", "parent": hidden.pk})
+    assert response.status_code == 400
+    assert "no longer available" in response.content.decode()
+
+
+def test_closed_article_shows_thread_read_only_and_refuses_posts(client, make_article, reader, post):
+    closed = make_article(comments_open=True)
+    post(closed, "before closing")
+    services.set_comments_open(article=closed, is_open=False, actor=None)
+    client.force_login(reader)
+    html = page(client, closed).content.decode()
+    assert "Comments are closed" in html and "before closing" in html and 'name="body"' not in html
+    response = client.post(f"/articles/{closed.key}/comments/", {"body": "late"})
+    assert response.status_code == 400 and "closed" in response.content.decode()
+    assert not Comment.objects.filter(body="late").exists()
+
+
+def test_forged_form_without_csrf_token_is_refused_plainly(article, reader):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(reader)
+    response = client.post(f"/articles/{article.key}/comments/", {"body": "forged"})
+    assert response.status_code == 403
+    assert "could not be accepted" in response.content.decode()
+    assert not Comment.objects.exists()
+
+
+def test_anonymous_post_is_sent_to_sign_in(client, article):
+    response = client.post(f"/articles/{article.key}/comments/", {"body": "hi"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert not Comment.objects.exists()
+
+
+def test_hostile_comment_is_shown_escaped(client, article, post):
+    post(article, '<script>alert("x")</script><img src=x onerror=alert(1)> <a href="javascript:alert(1)">link</a>')
+    html = page(client, article).content.decode()
+    thread = html[html.index('class="thread"'):]
+    assert "<script>" not in thread and "onerror" not in thread and "javascript:" not in thread
+
+
+def test_author_edits_and_deletes_from_the_page(client, article, reader, post):
+    comment = post(article, "first draft")
+    client.force_login(reader)
+    assert client.get(f"/comments/{comment.pk}/edit/").status_code == 200
+    client.post(f"/comments/{comment.pk}/edit/", {"body": "second draft"})
+    comment.refresh_from_db()
+    assert comment.body == "second draft" and comment.edited_at
+    client.post(f"/comments/{comment.pk}/delete/")
+    comment.refresh_from_db()
+    assert comment.is_deleted
+    article.refresh_from_db()
+    assert article.comment_count == 0
+
+
+def test_other_readers_cannot_edit_or_delete(client, article, other_reader, post):
+    comment = post(article, "mine")
+    client.force_login(other_reader)
+    assert client.post(f"/comments/{comment.pk}/edit/", {"body": "hijack"}).status_code == 404
+    assert client.post(f"/comments/{comment.pk}/delete/").status_code == 404
+    comment.refresh_from_db()
+    assert comment.body == "mine" and not comment.is_deleted
+
+
+def test_like_and_report_from_the_page(client, article, other_reader, post):
+    comment = post(article, "good point")
+    client.force_login(other_reader)
+    client.post(f"/comments/{comment.pk}/like/")
+    comment.refresh_from_db()
+    assert comment.like_count == 1
+    client.post(f"/comments/{comment.pk}/like/", {"action": "unlike"})
+    comment.refresh_from_db()
+    assert comment.like_count == 0
+    client.post(f"/comments/{comment.pk}/flag/", {"reason": "abuse", "note": "rude"})
+    assert comment.flags.get().reason == "abuse"
+
+
+def test_pages_paginate_top_level_comments(client, article, post, settings):
+    settings.COMMENTS_PAGE_SIZE = 2
+    for n in range(5):
+        post(article, f"comment number {n}")
+    first = page(client, article).content.decode()
+    third = page(client, article, page=3).content.decode()
+    assert "comment number 4" in first and "comment number 0" not in first
+    assert "comment number 0" in third and "Page 3 of 3" in third
+
+
+def test_sign_up_flow_creates_a_reader_with_display_name_and_sends_verification(client, article):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "new@example.com", "display_name": "Narek", "password1": "a long secret phrase",
+         "password2": "a long secret phrase", "next": article.get_absolute_url()},
+    )
+    assert response.status_code == 302 and response["Location"] == article.get_absolute_url()
+    reader = Reader.objects.get(email="new@example.com")
+    assert reader.display_name == "Narek"
+    assert len(mail.outbox) == 1 and "new@example.com" in mail.outbox[0].to
+    client.post(f"/articles/{article.key}/comments/", {"body": "Hello from a new reader"})
+    html = page(Client(), article).content.decode()
+    assert "Narek" in html and "Hello from a new reader" in html
+    assert "new@example.com" not in html  # the email is never shown to others
+
+
+def test_sign_in_and_out(client, reader):
+    response = client.post("/accounts/login/", {"login": reader.email, "password": "correct horse battery"})
+    assert response.status_code == 302
+    assert "Signed in as" in client.get("/").content.decode()
+    client.post("/accounts/logout/")
+    assert "Signed in as" not in client.get("/").content.decode()
+
+
+def test_account_pages_use_the_site_layout(client, db):
+    html = client.get("/accounts/login/").content.decode()
+    assert "The Daily Comment" in html and "site.css" in html
+
+
+def test_password_reset_sends_a_mail(client, reader):
+    client.post("/accounts/password/reset/", {"email": reader.email})
+    assert len(mail.outbox) == 1 and "/accounts/password/reset/key/" in mail.outbox[0].body
