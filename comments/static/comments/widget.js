@@ -5,6 +5,13 @@
  * The API base is the origin this script was loaded from, so a news page on another site only
  * needs the <div> and one <script src="https://COMMENTS-HOST/static/comments/widget.js">.
  *
+ * Signing in: on the comments site itself the widget uses the site's session cookie and CSRF
+ * token. Embedded on another site it first tries the same cookie (sent cross-site when the
+ * browser allows third-party cookies and the server sets SameSite=None); where the browser
+ * blocks those (Safari, Firefox, private windows), the reader signs in inside the widget through
+ * allauth's app API, and the widget keeps the session token in this site's localStorage and
+ * sends it as X-Session-Token.
+ *
  * Safety rule: the only HTML inserted is the server's sanitized body_html; every other string
  * (names, messages, counts) goes in as text.
  */
@@ -16,6 +23,7 @@
   var SAME_ORIGIN = BASE === location.origin;
   var SORTS = [["newest", "Newest"], ["oldest", "Oldest"], ["top", "Top"]];
   var REASONS = [["spam", "Spam"], ["abuse", "Abuse or harassment"], ["off_topic", "Off topic"], ["other", "Something else"]];
+  var TOKEN_KEY = "comments-session-token:" + BASE;
   var mounted = 0;
 
   /* --- small helpers ------------------------------------------------------------------------ */
@@ -30,11 +38,13 @@
       else if (name === "text") el.textContent = value;
       else el.setAttribute(name, value === true ? "" : value);
     });
-    for (var i = 2; i < arguments.length; i++) {
-      var child = arguments[i];
-      if (child === null || child === undefined || child === false) continue;
-      el.append(child);  // strings become text nodes, never markup
-    }
+    return put(el, Array.prototype.slice.call(arguments, 2), true);
+  }
+
+  /** Replace (or, with ``keep``, extend) el's children; strings become text, never markup. */
+  function put(el, children, keep) {
+    if (!keep) el.replaceChildren();
+    children.forEach(function (child) { if (child !== null && child !== undefined && child !== false) el.append(child); });
     return el;
   }
 
@@ -43,6 +53,13 @@
   function cookie(name) {
     var match = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
     return match ? decodeURIComponent(match[1]) : null;
+  }
+
+  function storedToken(value) {
+    try {
+      if (value === undefined) return localStorage.getItem(TOKEN_KEY);
+      if (value) localStorage.setItem(TOKEN_KEY, value); else localStorage.removeItem(TOKEN_KEY);
+    } catch (e) { return null; }  // storage blocked: the reader signs in again next time
   }
 
   var dateFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
@@ -69,7 +86,9 @@
   function ApiError(status, data, retryAfter) {
     this.status = status;
     this.code = (data && data.code) || "";
-    this.detail = (data && data.detail) || "";
+    // allauth answers {errors: [{message}]}, the comments API {detail, code, fields}
+    this.detail = (data && (data.detail || (data.errors || []).map(function (e) { return e.message; }).join(" "))) || "";
+    this.flows = data && data.data && data.data.flows;
     this.fields = (data && data.fields) || {};
     this.retryAfter = retryAfter;
   }
@@ -102,6 +121,7 @@
     this.next = null;
     this.reader = null;
     this.csrfToken = null;
+    this.token = SAME_ORIGIN ? null : storedToken();
     this.open = false;
     this.nodes = new Map();   // comment id -> its <li>
     this.queued = new Map();  // comments announced by the stream, not shown yet
@@ -113,9 +133,10 @@
   Widget.prototype.request = function (method, url, body) {
     var headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (method !== "GET") headers["X-CSRFToken"] = (SAME_ORIGIN && cookie("csrftoken")) || this.csrfToken || "";
+    if (this.token) headers["X-Session-Token"] = this.token;
+    else if (method !== "GET") headers["X-CSRFToken"] = (SAME_ORIGIN && cookie("csrftoken")) || this.csrfToken || "";
     return fetch(url, {
-      method: method, headers: headers, credentials: "include",
+      method: method, headers: headers, credentials: this.token ? "omit" : "include",
       body: body === undefined ? undefined : JSON.stringify(body),
     }).catch(function () { throw new ApiError(0); }).then(function (response) {
       if (response.status === 204) return null;
@@ -130,6 +151,16 @@
   /** Who is reading, and the CSRF token a page on another origin cannot read from the cookie. */
   Widget.prototype.loadSession = function () {
     var self = this;
+    if (this.token) {
+      return this.request("GET", BASE + "/_allauth/app/v1/auth/session").then(function (answer) {
+        self.reader = { id: answer.data.user.id, display_name: answer.data.user.display };
+      }, function (error) {
+        if (error.status === 0) return;
+        self.token = null;
+        storedToken(null);
+        return self.loadSession();
+      });
+    }
     return this.request("GET", BASE + "/widget/session/").then(function (session) {
       self.reader = session.reader;
       self.csrfToken = session.csrf_token;
@@ -193,24 +224,25 @@
   Widget.prototype.renderAccount = function () {
     var reader = this.reader, self = this;
     if (reader) {
-      this.account.replaceChildren("Commenting as ", h("strong", { class: "cw-me" }, reader.display_name));
-    } else {
-      var here = location.pathname + location.search + "#" + (this.root.id || "comments");
-      var login = this.loginUrl || BASE + "/accounts/login/", signup = this.signupUrl || BASE + "/accounts/signup/";
-      var linkAttrs = function (href) {
-        // Same site: come back here after signing in. Another site: sign in on the comments
-        // host in a new tab; the widget notices the session when this tab gets focus again.
-        return SAME_ORIGIN ? { href: href + "?next=" + encodeURIComponent(here) } : { href: href, target: "_blank", rel: "noopener" };
-      };
+      put(this.account, ["Commenting as ", h("strong", { class: "cw-me" }, reader.display_name),
+        this.token ? h("button", { type: "button", class: "cw-link", onclick: this.signOut.bind(this) }, "Sign out") : null]);
+    } else if (!SAME_ORIGIN) {
       this.account.replaceChildren(
-        h("a", linkAttrs(login), "Sign in"), " or ", h("a", linkAttrs(signup), "create an account"), " to join the discussion.");
+        h("button", { type: "button", class: "cw-link cw-sign-in", "aria-expanded": "false", onclick: function () { self.openSignIn(this); } }, "Sign in"),
+        " or ", h("a", { href: this.signupUrl || BASE + "/accounts/signup/", target: "_blank", rel: "noopener" }, "create an account"),
+        " to join the discussion.", h("div", { class: "cw-sign-in-slot" }));
+    } else {
+      var next = "?next=" + encodeURIComponent(location.pathname + location.search + "#" + (this.root.id || "comments"));
+      this.account.replaceChildren(
+        h("a", { href: (this.loginUrl || BASE + "/accounts/login/") + next }, "Sign in"), " or ",
+        h("a", { href: (this.signupUrl || BASE + "/accounts/signup/") + next }, "create an account"), " to join the discussion.");
     }
-    this.compose.replaceChildren(
+    put(this.compose, [
       !this.open ? h("p", { class: "cw-notice" }, "Comments are closed on this article.")
         : reader ? this.commentForm({
           label: "Your comment", submitLabel: "Post comment", help: "Plain text; links work. Blank lines make paragraphs. Be civil.",
           onsubmit: function (body) { return self.post(body, null); },
-        }) : null);
+        }) : null]);
   };
 
   Widget.prototype.setCount = function (n) {
@@ -527,7 +559,9 @@
       self.queued.delete(payload.id);
       self.updateNotice();
       var li = self.nodes.get(payload.id);
-      if (li && !li.contains(document.activeElement)) self.removeComment(payload.id);
+      if (!li || li.querySelector(":scope > .cw-slot > *")) return;  // never pull a form from under the reader
+      var hadFocus = li.contains(document.activeElement), next = self.removeComment(payload.id);
+      if (hadFocus && next) next.focus();
     });
     this.source = source;
   };
@@ -556,12 +590,62 @@
     if (first) first.focus();
   };
 
+  /** Sign in from inside an embedded widget (allauth's app API): works without third-party cookies. */
+  Widget.prototype.openSignIn = function (opener) {
+    var self = this, slot = this.account.querySelector(".cw-sign-in-slot"), id = this.uid + "-login";
+    if (slot.firstChild) { slot.replaceChildren(); opener.setAttribute("aria-expanded", "false"); return; }
+    var error = h("p", { class: "cw-error", role: "alert", hidden: true });
+    var email = h("input", { id: id + "-email", type: "email", name: "email", autocomplete: "email", required: true });
+    var password = h("input", { id: id + "-password", type: "password", name: "password", autocomplete: "current-password", required: true });
+    var form = h("form", { class: "cw-form cw-login" },
+      h("label", { for: email.id }, "Email"), email, h("label", { for: password.id }, "Password"), password, error,
+      h("div", { class: "cw-form-buttons" }, h("button", { type: "submit", class: "cw-button" }, "Sign in"),
+        h("button", { type: "button", class: "cw-button cw-secondary", onclick: function () { slot.replaceChildren(); opener.setAttribute("aria-expanded", "false"); opener.focus(); } }, "Cancel")));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      self.request("POST", BASE + "/_allauth/app/v1/auth/login", { email: email.value, password: password.value }).then(function (answer) {
+        self.token = answer.meta.session_token;
+        storedToken(self.token);
+        self.reader = { id: answer.data.user.id, display_name: answer.data.user.display };
+        return self.afterSessionChange();
+      }).then(function () {
+        self.announce("You are signed in.");
+        var box = self.compose.querySelector("textarea");
+        if (box) box.focus();
+      }, function (failure) {
+        error.textContent = failure.flows ? "Confirm your email address first (we sent you a link), then sign in."
+          : failure.status === 400 ? failure.detail : describe(failure);
+        error.hidden = false;
+        email.focus();
+      });
+    });
+    slot.replaceChildren(form);
+    opener.setAttribute("aria-expanded", "true");
+    email.focus();
+  };
+
+  Widget.prototype.signOut = function () {
+    var self = this;
+    // allauth answers 401 once the session is gone; either way this page forgets the token.
+    this.request("DELETE", BASE + "/_allauth/app/v1/auth/session").catch(function () {}).then(function () {
+      self.token = null;
+      storedToken(null);
+      self.reader = null;
+      return self.afterSessionChange();
+    }).then(function () { self.announce("You are signed out."); });
+  };
+
+  /** Someone else is reading now: redraw the form and the thread (likes, edit rights differ). */
+  Widget.prototype.afterSessionChange = function () {
+    var self = this;
+    this.renderAccount();
+    return this.request("GET", this.listUrl()).then(function (page) { self.fillThread(page, false); });
+  };
+
   Widget.prototype.refreshSession = function () {
     var self = this, before = this.reader && this.reader.id;
     this.loadSession().then(function () {
-      if ((self.reader && self.reader.id) === before) return;
-      self.renderAccount();
-      return self.request("GET", self.listUrl()).then(function (page) { self.fillThread(page, false); });
+      if ((self.reader && self.reader.id) !== before) return self.afterSessionChange();
     }).catch(function () {});
   };
 
