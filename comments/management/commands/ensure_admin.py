@@ -21,5 +21,5 @@ class Command(BaseCommand):
         line = "=" * 64
         self.stdout.write(
             f"{line}\nAdmin account created (shown only this once):\n"
-            f"  sign in at http://127.0.0.1:8000/admin/\n  username: admin\n  password: {password}\n{line}"
+            f"  sign in at /admin/ on this site\n  username: admin\n  password: {password}\n{line}"
         )
