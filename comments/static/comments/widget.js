@@ -35,7 +35,6 @@
       var value = attrs[name];
       if (value === null || value === undefined || value === false) return;
       if (name.slice(0, 2) === "on") el.addEventListener(name.slice(2), value);
-      else if (name === "text") el.textContent = value;
       else el.setAttribute(name, value === true ? "" : value);
     });
     return put(el, Array.prototype.slice.call(arguments, 2), true);
@@ -125,7 +124,6 @@
     this.open = false;
     this.nodes = new Map();   // comment id -> its <li>
     this.queued = new Map();  // comments announced by the stream, not shown yet
-    this.mine = new Set();    // ids this reader posted here, so the stream does not re-announce them
   }
 
   Widget.prototype.url = function (path) { return BASE + "/api/v1/" + path; };
@@ -212,7 +210,7 @@
     this.moreButton = h("button", { type: "button", class: "cw-more", hidden: true, onclick: this.loadMore.bind(this) }, "Show more comments");
     root.replaceChildren(
       h("div", { class: "cw-header" },
-        h("h2", { id: id + "-heading", class: "cw-heading" }, "Comments ",
+        h("h2", { id: id + "-heading", class: "cw-heading", tabindex: "-1" }, "Comments ",
           h("span", { class: "cw-count", "aria-live": "polite", "aria-atomic": "true" },
             h("span", { class: "cw-sr" }, "Comment count: "), this.countEl)),
         h("div", { class: "cw-sorts", role: "group", "aria-label": "Sort comments" }, h("span", { class: "cw-sort-label", "aria-hidden": "true" }, "Sort:"), ...this.sortButtons)),
@@ -249,7 +247,6 @@
     document.querySelectorAll("[data-comment-count]").forEach(function (el) {
       if (el.getAttribute("data-comment-count") === this.key) el.textContent = String(n);
     }, this);
-    this.count = n;
     this.updateEmpty();
   };
 
@@ -287,21 +284,21 @@
     li.classList.toggle("cw-pending", comment.status === "pending");
     li.classList.toggle("cw-tombstone", comment.is_deleted);
     if (comment.is_deleted) {
-      li.removeAttribute("aria-label");
+      li.removeAttribute("aria-labelledby");
       li.replaceChildren(h("p", { class: "cw-removed" }, "This comment was removed."), replies || h("ol", { class: "cw-replies" }));
       return;
     }
-    var author = comment.author ? comment.author.display_name : "Reader";
-    li.setAttribute("aria-label", "Comment by " + author);
+    var author = comment.author ? comment.author.display_name : "Reader", ref = this.uid + "-c" + comment.id;
+    li.setAttribute("aria-labelledby", ref + "-author " + ref + "-body");  // what a screen reader says when focus lands here
     var created = new Date(comment.created_at);
     var answered = comment.in_reply_to && comment.in_reply_to !== comment.parent && this.nodes.get(comment.in_reply_to);
     var head = h("header", { class: "cw-head" },
-      h("span", { class: "cw-author" }, author),
+      h("span", { class: "cw-author", id: ref + "-author" }, author),
       answered ? h("a", { class: "cw-in-reply", href: "#comment-" + comment.in_reply_to }, "replying to " + ((answered.comment.author || {}).display_name || "a comment")) : null,
       h("a", { class: "cw-time", href: "#comment-" + comment.id }, h("time", { datetime: comment.created_at }, dateFormat.format(created))),
       comment.edited_at ? h("span", { class: "cw-edited" }, "(edited)") : null,
       comment.status === "pending" ? h("span", { class: "cw-badge", title: "Only you can see it until a moderator approves it." }, "Awaiting moderation") : null);
-    var body = h("div", { class: "cw-body" });
+    var body = h("div", { class: "cw-body", id: ref + "-body" });
     body.innerHTML = comment.body_html;  // sanitized by the server (bleach allowlist); the only HTML we insert
     var actions = h("div", { class: "cw-actions" });
     var approved = comment.status === "approved", signedIn = !!this.reader;
@@ -314,7 +311,10 @@
     if (signedIn && approved && this.open) actions.append(h("button", { type: "button", class: "cw-link", "aria-expanded": "false", onclick: function () { self.openReply(li, this); } }, "Reply"));
     if (comment.can_edit) actions.append(h("button", { type: "button", class: "cw-link", onclick: function () { self.openEdit(li, this); } }, "Edit"));
     if (comment.can_delete) actions.append(h("button", { type: "button", class: "cw-link", onclick: function () { self.openDelete(li, this); } }, "Delete"));
-    if (signedIn && approved && !own) actions.append(h("button", { type: "button", class: "cw-link cw-report", onclick: function () { self.openFlag(li, this); } }, "Report"));
+    if (signedIn && approved && !own) {
+      actions.append(h("button", { type: "button", class: "cw-link cw-report", disabled: !!comment.reported, onclick: function () { self.openFlag(li, this); } },
+        comment.reported ? "Reported" : "Report"));
+    }
     li.replaceChildren(h("div", { class: "cw-main" }, head, body, actions), h("div", { class: "cw-slot" }));
     li.append(replies || h("ol", { class: "cw-replies" }));
   };
@@ -361,6 +361,7 @@
       if (!textarea.value.trim()) { showError("Write something before posting."); return; }
       submit.disabled = true;
       error.hidden = true;
+      textarea.removeAttribute("aria-invalid");
       options.onsubmit(textarea.value).then(function () { submit.disabled = false; }, function (failure) {
         submit.disabled = false;
         showError(describe(failure));
@@ -372,7 +373,6 @@
       textarea.setAttribute("aria-invalid", "true");
       textarea.focus();
     }
-    form.textarea = textarea;
     return form;
   };
 
@@ -383,8 +383,7 @@
     var payload = { body: body };
     if (parentLi) payload.parent = parentLi.comment.id;
     return this.request("POST", this.url("articles/" + encodeURIComponent(this.key) + "/comments/"), payload).then(function (comment) {
-      self.mine.add(comment.id);
-      self.queued.delete(comment.id);
+      self.queued.delete(comment.id);  // the stream may have announced it before this answer came
       self.updateNotice();
       var li = self.commentNode(comment);
       var list = comment.parent ? self.nodes.get(comment.parent).querySelector(":scope > .cw-replies") : self.thread;
@@ -442,7 +441,7 @@
           self.request("DELETE", self.url("comments/" + li.comment.id + "/")).then(function () {
             var next = self.removeComment(li.comment.id);
             self.announce("Your comment is deleted.");
-            next.focus();
+            if (next) next.focus();
             self.refreshCount();
           }, function (failure) { error.textContent = describe(failure); error.hidden = false; });
         } }, "Delete"),
@@ -454,10 +453,10 @@
     var self = this, name = this.uid + "-reason-" + li.comment.id, noteId = name + "-note";
     var error = h("p", { class: "cw-error", role: "alert", hidden: true });
     var note = h("textarea", { id: noteId, name: "note", rows: 2, maxlength: 500 });
-    var form = h("form", { class: "cw-form cw-flag-form" },
+    var form = h("form", { class: "cw-form cw-flag-form", novalidate: true },
       h("fieldset", {}, h("legend", {}, "Why are you reporting this comment?"),
         ...REASONS.map(function (reason) {
-          return h("label", { class: "cw-radio" }, h("input", { type: "radio", name: name, value: reason[0], required: true }), " " + reason[1]);
+          return h("label", { class: "cw-radio" }, h("input", { type: "radio", name: name, value: reason[0] }), " " + reason[1]);
         })),
       h("label", { for: noteId }, "Anything to add? (optional)"), note, error,
       h("div", { class: "cw-form-buttons" }, h("button", { type: "submit", class: "cw-button" }, "Send report"),
@@ -468,8 +467,8 @@
       if (!choice) { error.textContent = "Choose a reason."; error.hidden = false; form.querySelector("input").focus(); return; }
       self.request("POST", self.url("comments/" + li.comment.id + "/flag/"), { reason: choice.value, note: note.value }).then(function () {
         self.closeSlot(li, false);
-        opener.textContent = "Reported";
-        opener.disabled = true;
+        li.comment.reported = true;
+        self.fillComment(li, li.comment);
         self.announce("Thank you for your report; a moderator will look at it.");
         li.focus();
       }, function (failure) { error.textContent = describe(failure); error.hidden = false; });
@@ -545,11 +544,14 @@
       var comment = data(event);
       if (!comment || typeof comment.id !== "number") return;
       var li = self.nodes.get(comment.id);
-      if (li) {  // already shown: an approval or an edit, so refresh it unless a form is open there
-        if (!li.querySelector(":scope > .cw-slot > *")) self.fillComment(li, Object.assign({}, comment, { liked: li.comment.liked, can_edit: li.comment.can_edit, can_delete: li.comment.can_delete }));
+      if (li) {  // already shown: redraw an approval or an edit, unless a form is open there
+        var shown = li.comment, changed = ["body_html", "edited_at", "status"].some(function (f) { return shown[f] !== comment[f]; });
+        if (changed && !li.querySelector(":scope > .cw-slot > *")) {
+          self.fillComment(li, Object.assign({}, comment, { liked: shown.liked, can_edit: shown.can_edit, can_delete: shown.can_delete }));
+        }
         return;
       }
-      if (self.mine.has(comment.id) || (comment.parent && !self.nodes.has(comment.parent))) return;
+      if (comment.parent && !self.nodes.has(comment.parent)) return;  // its thread is not on this page
       self.queued.set(comment.id, comment);
       self.updateNotice();
     });
