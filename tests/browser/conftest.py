@@ -114,7 +114,7 @@ def server():
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "comments_project.asgi:application",
-             "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+             "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "2"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     try:

@@ -216,6 +216,7 @@ def test_load_more_follows_the_cursor(new_page, server):
 
 def test_second_reader_sees_live_count_new_comments_notice_and_removal(new_page, server):
     reader = open_article(new_page(), server, "browser-live")
+    expect(reader.locator(".cw")).to_have_attribute("data-live", "connected")
     writer = open_article(new_page(EVE), server, "browser-live")
     expect(count(reader)).to_have_text("0")
     expect(reader.locator(".cw-count")).to_have_attribute("aria-live", "polite")

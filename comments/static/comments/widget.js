@@ -536,6 +536,9 @@
     var self = this;
     var source = new EventSource(this.url("articles/" + encodeURIComponent(this.key) + "/events/"));
     function data(event) { try { return JSON.parse(event.data); } catch (e) { return null; } }
+    // Lets a page (and the tests) tell whether live updates are flowing.
+    source.addEventListener("open", function () { self.root.setAttribute("data-live", "connected"); });
+    source.addEventListener("error", function () { self.root.setAttribute("data-live", "reconnecting"); });
     source.addEventListener("count", function (event) {
       var payload = data(event);
       if (payload && typeof payload.count === "number") self.setCount(payload.count);
