@@ -3,6 +3,9 @@
 The widget itself is tested in Chromium (tests/browser/).
 """
 
+import re
+from pathlib import Path
+
 import pytest
 from django.test import Client, override_settings
 
@@ -55,3 +58,11 @@ def test_embed_demo_shows_the_snippet_and_embeds_the_article(client, article):
     assert response.status_code == 200
     assert '&lt;script src="http://testserver/static/comments/widget.js" defer&gt;' in html
     assert f'<div id="comments" data-comments-article="{article.key}">' in html
+
+
+def test_widget_script_inserts_html_only_from_the_sanitized_body():
+    """A guard beside the browser test: any new HTML sink in widget.js must be looked at."""
+    script = (Path(__file__).resolve().parents[1] / "comments/static/comments/widget.js").read_text()
+    sinks = re.findall(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function", script)
+    assert sinks == ["innerHTML"]
+    assert "body.innerHTML = comment.body_html;" in script
