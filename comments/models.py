@@ -78,6 +78,7 @@ class Article(models.Model):
     class Meta:
         ordering = ["-published_at", "-id"]
         indexes = [models.Index(fields=["-published_at", "-id"], name="article_newest")]
+        permissions = [("close_article", "Can close and reopen comments on an article")]
 
     def __str__(self) -> str:
         return self.title
@@ -160,6 +161,7 @@ class Comment(models.Model):
                 name="comment_depth_matches_parent",
             ),
         ]
+        permissions = [("moderate_comment", "Can approve, reject and mark comments as spam")]
 
     def __str__(self) -> str:
         return f"Comment {self.pk} by {self.author} on {self.article}"
@@ -207,6 +209,15 @@ class Comment(models.Model):
             and not self.is_deleted
             and (reader.pk == self.author_id)
         )
+
+
+class ModerationQueue(Comment):
+    """The admin's moderation queue: pending comments and comments with open flags, oldest first."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "comment in the moderation queue"
+        verbose_name_plural = "moderation queue"
 
 
 class Like(models.Model):
@@ -297,6 +308,7 @@ class Ban(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["reader", "lifted_at"], name="ban_reader")]
+        permissions = [("ban_reader", "Can ban, suspend and lift bans on readers")]
 
     def __str__(self) -> str:
         return f"Ban of {self.reader}"
