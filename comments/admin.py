@@ -10,6 +10,7 @@ import html
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.db import models
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -497,6 +498,7 @@ class ArticleAdmin(admin.ModelAdmin):
     search_fields = ("title", "key")
     # Opening and closing go through the actions, so every change is in the moderation log.
     readonly_fields = ("comment_count", "comments_open")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ("close_comments", "open_comments")
 
     @admin.display(description="accepts comments", boolean=True)

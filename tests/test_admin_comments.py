@@ -10,17 +10,16 @@ from django.utils import timezone
 
 from comments import services
 from comments.models import Ban, Comment, Flag, ModerationLogEntry
-from tests.admin_support import (  # noqa: F401 - fixtures
+from tests.admin_support import (
     COMMENTS_URL,
     QUEUE_URL,
     assert_counts_exact,
-    desk,
-    desk_moderator,
-    fast_password_hashing,
     run_action,
 )
 
 Status = Comment.Status
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def listed_ids(response) -> list[int]:
