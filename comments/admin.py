@@ -200,7 +200,7 @@ class CommentAdmin(ReadOnlyAdmin):
     def article_link(self, comment):
         url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
         return format_html('<a href="{}?article__id__exact={}" title="Only this article">{}</a>',
-                           url, comment.article_id, Truncator(comment.article.title).chars(60))
+                           url, comment.article_id, Truncator(comment.article.title).chars(40))
 
     @admin.display(description="author", ordering="author__display_name")
     def author_name(self, comment):
@@ -496,10 +496,10 @@ class ArticleAdmin(admin.ModelAdmin):
     list_display = ("title", "key", "published_at", "accepting", "premoderation", "comments_link")
     list_filter = ("comments_open", "premoderation")
     search_fields = ("title", "key")
-    # Opening and closing go through the actions, so every change is in the moderation log.
-    readonly_fields = ("comment_count", "comments_open")
+    # Opening, closing and pre-moderation go through the actions, so every change is in the log.
+    readonly_fields = ("comment_count", "comments_open", "premoderation")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    actions = ("close_comments", "open_comments")
+    actions = ("close_comments", "open_comments", "premoderate_on", "premoderate_off", "premoderate_default")
 
     @admin.display(description="accepts comments", boolean=True)
     def accepting(self, article):
@@ -511,7 +511,7 @@ class ArticleAdmin(admin.ModelAdmin):
         return format_html('<a href="{}?article__id__exact={}">{}</a>', url, article.pk, article.comment_count)
 
     def has_close_permission(self, request):
-        return request.user.has_perm("comments.close_article")
+        return request.user.has_perm("comments.moderate_article")
 
     def _set_open(self, request, queryset, *, is_open: bool):
         for article in queryset:
@@ -527,6 +527,24 @@ class ArticleAdmin(admin.ModelAdmin):
     def open_comments(self, request, queryset):
         self._set_open(request, queryset, is_open=True)
 
+    def _set_premoderation(self, request, queryset, premoderation: str):
+        for article in queryset:
+            services.set_article_premoderation(article=article, premoderation=premoderation, actor=request.user)
+        label = Article.Premoderation(premoderation).label
+        self.message_user(request, f"{label}: {queryset.count()} article(s).", messages.SUCCESS)
+
+    @admin.action(permissions=["close"], description="Pre-moderate new comments on selected articles")
+    def premoderate_on(self, request, queryset):
+        self._set_premoderation(request, queryset, Article.Premoderation.ON)
+
+    @admin.action(permissions=["close"], description="Publish new comments at once on selected articles")
+    def premoderate_off(self, request, queryset):
+        self._set_premoderation(request, queryset, Article.Premoderation.OFF)
+
+    @admin.action(permissions=["close"], description="Use the site's pre-moderation on selected articles")
+    def premoderate_default(self, request, queryset):
+        self._set_premoderation(request, queryset, Article.Premoderation.DEFAULT)
+
 
 @admin.register(Reader)
 class ReaderAdmin(UserAdmin):
@@ -534,11 +552,33 @@ class ReaderAdmin(UserAdmin):
     list_filter = ("moderation", "is_staff", "is_active")
     search_fields = ("email", "display_name", "username")
     fieldsets = UserAdmin.fieldsets + (("Comments", {"fields": ("display_name", "moderation")}),)
-    actions = ("ban",)
+    readonly_fields = ("moderation",)
+    actions = ("ban", "premoderate_always", "trust", "premoderate_default")
 
     def has_ban_permission(self, request):
         return request.user.has_perm("comments.ban_reader")
 
+    def has_moderate_permission(self, request):
+        return request.user.has_perm("comments.moderate_comment")
+
     @admin.action(permissions=["ban"], description="Ban or suspend selected readers…")
     def ban(self, request, queryset):
         return ban_readers_page(self, request, queryset, action="ban")
+
+    def _set_moderation(self, request, queryset, moderation: str):
+        for reader in queryset:
+            services.set_reader_moderation(reader=reader, moderator=request.user, moderation=moderation)
+        label = Reader.Moderation(moderation).label
+        self.message_user(request, f"{label}: {queryset.count()} reader(s).", messages.SUCCESS)
+
+    @admin.action(permissions=["moderate"], description="Always pre-moderate selected readers")
+    def premoderate_always(self, request, queryset):
+        self._set_moderation(request, queryset, Reader.Moderation.ALWAYS)
+
+    @admin.action(permissions=["moderate"], description="Trust selected readers (never pre-moderate)")
+    def trust(self, request, queryset):
+        self._set_moderation(request, queryset, Reader.Moderation.TRUSTED)
+
+    @admin.action(permissions=["moderate"], description="Use the site's pre-moderation for selected readers")
+    def premoderate_default(self, request, queryset):
+        self._set_moderation(request, queryset, Reader.Moderation.DEFAULT)

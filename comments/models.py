@@ -78,7 +78,7 @@ class Article(models.Model):
     class Meta:
         ordering = ["-published_at", "-id"]
         indexes = [models.Index(fields=["-published_at", "-id"], name="article_newest")]
-        permissions = [("close_article", "Can close and reopen comments on an article")]
+        permissions = [("moderate_article", "Can close comments and set pre-moderation on an article")]
 
     def __str__(self) -> str:
         return self.title
@@ -338,6 +338,8 @@ class ModerationLogEntry(models.Model):
         HIDE_BY_BAN = "hide_by_ban", "Hidden with a ban"
         CLOSE = "close", "Close comments"
         OPEN = "open", "Open comments"
+        READER_MODERATION = "reader_moderation", "Set reader pre-moderation"
+        ARTICLE_MODERATION = "article_moderation", "Set article pre-moderation"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

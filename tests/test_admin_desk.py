@@ -17,7 +17,7 @@ from tests.admin_support import (
 MODERATOR_PERMISSIONS = {
     "view_comment", "moderate_comment", "view_moderationqueue", "view_flag", "view_ban", "ban_reader",
     "view_bannedword", "add_bannedword", "change_bannedword", "delete_bannedword",
-    "view_moderationlogentry", "view_article", "close_article", "view_reader",
+    "view_moderationlogentry", "view_article", "moderate_article", "view_reader",
 }
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -105,6 +105,38 @@ def test_bans_are_not_edited_or_added_by_hand(desk, reader, desk_moderator):
     desk.post(f"/admin/comments/ban/{ban.pk}/change/", {"reason": "changed"})
     ban.refresh_from_db()
     assert ban.reason == "Abuse"
+
+
+# --- Pre-moderation settings ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "site_premoderates", "expected"),
+    [("premoderate_always", False, "pending"), ("trust", True, "approved")],
+)
+def test_moderator_sets_a_readers_premoderation(
+    settings, desk, desk_moderator, article, reader, action, site_premoderates, expected
+):
+    settings.COMMENTS_PREMODERATE = site_premoderates
+    run_action(desk, "/admin/comments/reader/", action, [reader])
+    reader.refresh_from_db()
+    # The reader's rule beats the site's.
+    assert services.post_comment(article=article, author=reader, body="Hello.").status == expected
+    entry = ModerationLogEntry.objects.get(action="reader_moderation")
+    assert (entry.actor, entry.reader, entry.status_before, entry.status_after) == (
+        desk_moderator, reader, "default", reader.moderation)
+
+
+def test_moderator_sets_an_articles_premoderation(desk, article, post):
+    run_action(desk, "/admin/comments/article/", "premoderate_on", [article])
+    article.refresh_from_db()
+    assert post(article, "Held now.").status == "pending"
+    run_action(desk, "/admin/comments/article/", "premoderate_default", [article])
+    article.refresh_from_db()
+    assert post(article, "Published again.").status == "approved"
+    assert list(ModerationLogEntry.objects.filter(action="article_moderation").order_by("id").values_list(
+        "status_before", "status_after")) == [("default", "on"), ("on", "default")]
+    assert_counts_exact(article)
 
 
 # --- Banned and suspect words ---------------------------------------------------------------------

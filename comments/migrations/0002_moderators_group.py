@@ -2,7 +2,7 @@
 
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
-from django.db import migrations
+from django.db import migrations, models
 
 MODERATORS = "Moderators"
 
@@ -15,7 +15,7 @@ MODERATOR_PERMISSIONS = [
     "view_ban", "ban_reader",
     "view_bannedword", "add_bannedword", "change_bannedword", "delete_bannedword",
     "view_moderationlogentry",
-    "view_article", "close_article",
+    "view_article", "moderate_article",
     "view_reader",
 ]
 
@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterModelOptions(
             name='article',
-            options={'ordering': ['-published_at', '-id'], 'permissions': [('close_article', 'Can close and reopen comments on an article')]},
+            options={'ordering': ['-published_at', '-id'], 'permissions': [('moderate_article', 'Can close comments and set pre-moderation on an article')]},
         ),
         migrations.AlterModelOptions(
             name='ban',
@@ -69,6 +69,11 @@ class Migration(migrations.Migration):
         migrations.AlterModelOptions(
             name='comment',
             options={'ordering': ['created_at', 'id'], 'permissions': [('moderate_comment', 'Can approve, reject and mark comments as spam')]},
+        ),
+        migrations.AlterField(
+            model_name='moderationlogentry',
+            name='action',
+            field=models.CharField(choices=[('approve', 'Approve'), ('reject', 'Reject'), ('spam', 'Mark as spam'), ('auto_hide', 'Hidden by flags'), ('hold', 'Held for moderation'), ('delete', 'Deleted by author'), ('ban', 'Ban reader'), ('lift_ban', 'Lift ban'), ('hide_by_ban', 'Hidden with a ban'), ('close', 'Close comments'), ('open', 'Open comments'), ('reader_moderation', 'Set reader pre-moderation'), ('article_moderation', 'Set article pre-moderation')], max_length=20),
         ),
         migrations.RunPython(create_moderators_group, delete_moderators_group),
     ]
