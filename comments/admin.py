@@ -9,16 +9,17 @@ import html
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.admin import UserAdmin
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join, strip_tags
 from django.utils.text import Truncator
 
-from comments import moderation, services
+from comments import moderation, selectors, services
 from comments.models import (
     Article,
     Ban,
@@ -152,6 +153,53 @@ class FlaggedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ArticleFilter(admin.SimpleListFilter):
+    """By article, offering the newest articles (and the one picked from a row's article link).
+
+    Listing every article that has comments would scan the whole comments table on each page.
+    """
+
+    title = "article"
+    parameter_name = "article__id__exact"
+
+    def candidates(self):
+        return list(selectors.articles_newest_first()[:10])
+
+    def label(self, article) -> str:
+        return Truncator(str(article)).chars(50)
+
+    def lookups(self, request, model_admin):
+        articles = self.candidates()
+        if self.value() and self.value().isdigit() and all(str(a.pk) != self.value() for a in articles):
+            articles += list(Article.objects.filter(pk=self.value()))
+        return [(str(a.pk), self.label(a)) for a in articles]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        if not self.value().isdigit():
+            raise IncorrectLookupParameters(self.value())
+        return queryset.filter(article_id=self.value())
+
+
+class QueueArticleFilter(ArticleFilter):
+    """In the queue, the articles with the most comments waiting, with how many wait."""
+
+    def candidates(self):
+        waiting = dict(
+            Comment.objects.in_moderation().order_by().values_list("article").annotate(n=Count("pk"))
+            .order_by("-n")[:10]
+        )
+        articles = sorted(Article.objects.filter(pk__in=waiting), key=lambda a: -waiting[a.pk])
+        for article in articles:
+            article.waiting = waiting[article.pk]
+        return articles
+
+    def label(self, article) -> str:
+        waiting = getattr(article, "waiting", 0)
+        return f"{super().label(article)} ({waiting})" if waiting else super().label(article)
+
+
 class WaitingForFilter(admin.SimpleListFilter):
     """Why a comment is in the queue: it is held (pending) or readers flagged it."""
 
@@ -173,7 +221,7 @@ class WaitingForFilter(admin.SimpleListFilter):
 class CommentAdmin(ReadOnlyAdmin):
     list_display = ("excerpt", "article_link", "author_name", "status_label", "flags", "created_at")
     list_filter = (
-        "status", FlaggedFilter, ("article", admin.RelatedOnlyFieldListFilter),
+        "status", FlaggedFilter, ArticleFilter,
         ("created_at", admin.DateFieldListFilter),
     )
     search_fields = (
@@ -336,7 +384,7 @@ class ModerationQueueAdmin(CommentAdmin):
 
     list_display = ("excerpt", "waiting_because", "article_link", "author_name", "status_label", "flags",
                     "created_at")
-    list_filter = (WaitingForFilter, ("article", admin.RelatedOnlyFieldListFilter),
+    list_filter = (WaitingForFilter, QueueArticleFilter,
                    ("created_at", admin.DateFieldListFilter))
     ordering = ("created_at", "id")
 

@@ -114,3 +114,13 @@ def test_default_is_three_flags_to_hide(desk, article, post, make_reader):
     comment.refresh_from_db()
     assert comment.is_visible and comment.open_flag_count == 0
     assert_counts_exact(article)
+
+
+def test_queue_article_filter_shows_how_many_wait_per_article(desk, queue, make_article, post, make_reader):
+    other = make_article(title="Budget vote")
+    for _ in range(3):
+        post(other, "Hold me.", author=make_reader(moderation="always"))
+    response = desk.get(QUEUE_URL)
+    choices = [c["display"] for c in response.context["cl"].filter_specs[1].choices(response.context["cl"])]
+    assert choices == ["All", "Budget vote (3)", "Ministers meet in Moscow (2)"]
+    assert len(queue_ids(desk, article__id__exact=other.pk)) == 3
