@@ -154,6 +154,11 @@ class Comment(models.Model):
             models.Index(fields=["article", "status", "is_deleted"], name="comment_visible"),
             # A reader's comments (pre-moderation of first K, bans that hide comments).
             models.Index(fields=["author", "status"], name="comment_author"),
+            # The moderation queue, oldest first: only the few comments waiting are indexed.
+            models.Index(
+                fields=["created_at", "id"], name="comment_queue",
+                condition=Q(is_deleted=False) & (Q(status="pending") | Q(open_flag_count__gt=0)),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

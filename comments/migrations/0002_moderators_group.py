@@ -75,5 +75,9 @@ class Migration(migrations.Migration):
             name='action',
             field=models.CharField(choices=[('approve', 'Approve'), ('reject', 'Reject'), ('spam', 'Mark as spam'), ('auto_hide', 'Hidden by flags'), ('hold', 'Held for moderation'), ('delete', 'Deleted by author'), ('ban', 'Ban reader'), ('lift_ban', 'Lift ban'), ('hide_by_ban', 'Hidden with a ban'), ('close', 'Close comments'), ('open', 'Open comments'), ('reader_moderation', 'Set reader pre-moderation'), ('article_moderation', 'Set article pre-moderation')], max_length=20),
         ),
+        migrations.AddIndex(
+            model_name='comment',
+            index=models.Index(condition=models.Q(('is_deleted', False), models.Q(('status', 'pending'), ('open_flag_count__gt', 0), _connector='OR')), fields=['created_at', 'id'], name='comment_queue'),
+        ),
         migrations.RunPython(create_moderators_group, delete_moderators_group),
     ]
