@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 
 from comments import services
+from comments.exceptions import ReaderBanned
 from comments.models import Comment, Flag, ModerationLogEntry
 from tests.admin_support import (
     QUEUE_URL,
@@ -124,3 +125,30 @@ def test_queue_article_filter_shows_how_many_wait_per_article(desk, queue, make_
     choices = [c["display"] for c in response.context["cl"].filter_specs[1].choices(response.context["cl"])]
     assert choices == ["All", "Budget vote (3)", "Ministers meet in Moscow (2)"]
     assert len(queue_ids(desk, article__id__exact=other.pk)) == 3
+
+
+def test_a_moderators_shift(client, desk_moderator, article, post, make_reader):
+    """Sign in, see what waits, clear the queue in bulk, ban the abusive reader: the whole story."""
+    troll, regular = make_reader("Troll"), make_reader("Regular", moderation="always")
+    flaggers = [make_reader() for _ in range(3)]
+    abuse = [post(article, f"Abuse number {n}.", author=troll) for n in range(2)]
+    for comment in abuse:
+        for flagger in flaggers:
+            services.flag_comment(comment=comment, reader=flagger, reason="abuse")
+    fine = post(article, "A thoughtful point.", author=regular)
+
+    client.force_login(desk_moderator)
+    assert waiting_on_index(client) == 3
+    assert set(queue_ids(client)) == {fine.pk, *(c.pk for c in abuse)}
+
+    run_action(client, QUEUE_URL, "approve", [fine])
+    response = run_action(client, QUEUE_URL, "ban_author", abuse, apply="1", reason="Abuse", hide_comments="on")
+    assert response.status_code == 302
+
+    assert waiting_on_index(client) == 0
+    assert [c.status for c in Comment.objects.filter(author=troll)] == ["rejected", "rejected"]
+    with pytest.raises(ReaderBanned):
+        services.post_comment(article=article, author=troll, body="I'm back.")
+    assert_counts_exact(article)
+    article.refresh_from_db()
+    assert article.comment_count == 1
