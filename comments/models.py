@@ -78,6 +78,7 @@ class Article(models.Model):
     class Meta:
         ordering = ["-published_at", "-id"]
         indexes = [models.Index(fields=["-published_at", "-id"], name="article_newest")]
+        permissions = [("moderate_article", "Can close comments and set pre-moderation on an article")]
 
     def __str__(self) -> str:
         return self.title
@@ -153,6 +154,11 @@ class Comment(models.Model):
             models.Index(fields=["article", "status", "is_deleted"], name="comment_visible"),
             # A reader's comments (pre-moderation of first K, bans that hide comments).
             models.Index(fields=["author", "status"], name="comment_author"),
+            # The moderation queue, oldest first: only the few comments waiting are indexed.
+            models.Index(
+                fields=["created_at", "id"], name="comment_queue",
+                condition=Q(is_deleted=False) & (Q(status="pending") | Q(open_flag_count__gt=0)),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -160,6 +166,7 @@ class Comment(models.Model):
                 name="comment_depth_matches_parent",
             ),
         ]
+        permissions = [("moderate_comment", "Can approve, reject and mark comments as spam")]
 
     def __str__(self) -> str:
         return f"Comment {self.pk} by {self.author} on {self.article}"
@@ -207,6 +214,15 @@ class Comment(models.Model):
             and not self.is_deleted
             and (reader.pk == self.author_id)
         )
+
+
+class ModerationQueue(Comment):
+    """The admin's moderation queue: pending comments and comments with open flags, oldest first."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "comment in the moderation queue"
+        verbose_name_plural = "moderation queue"
 
 
 class Like(models.Model):
@@ -300,6 +316,7 @@ class Ban(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["reader", "lifted_at"], name="ban_reader")]
+        permissions = [("ban_reader", "Can ban, suspend and lift bans on readers")]
 
     def __str__(self) -> str:
         return f"Ban of {self.reader}"
@@ -329,6 +346,8 @@ class ModerationLogEntry(models.Model):
         HIDE_BY_BAN = "hide_by_ban", "Hidden with a ban"
         CLOSE = "close", "Close comments"
         OPEN = "open", "Open comments"
+        READER_MODERATION = "reader_moderation", "Set reader pre-moderation"
+        ARTICLE_MODERATION = "article_moderation", "Set article pre-moderation"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -4,10 +4,12 @@ Policy only: these functions read, decide and explain; ``services`` does the wri
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from django.core.cache import cache
+from django.db.models import F
 
 from comments import conf
 from comments.models import Article, Ban, BannedWord, Comment, Reader
@@ -26,7 +28,11 @@ class Decision:
 
 
 def active_ban(reader: Reader) -> Ban | None:
-    return Ban.objects.filter(reader=reader).active().order_by("until").last()
+    """The ban that says most: a ban without end first, else the suspension that ends last.
+
+    NULLs are placed explicitly: databases disagree on where they sort (SQLite puts them first).
+    """
+    return Ban.objects.filter(reader=reader).active().order_by(F("until").desc(nulls_first=True)).first()
 
 
 def banned_words() -> list[tuple[str, str]]:
@@ -38,17 +44,23 @@ def banned_words() -> list[tuple[str, str]]:
     return words
 
 
+def fold(text: str) -> str:
+    """Case- and form-insensitive text: "ВАТ" is "ват", and a decomposed "é" is the composed one."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+
+
 @lru_cache(maxsize=4096)
 def _word_pattern(word: str) -> re.Pattern:
-    # \b in Python's re is Unicode-aware for str patterns, so whole-word matching works for
+    # \w in Python's re is Unicode-aware for str patterns, so whole-word matching works for
     # Armenian, Cyrillic and Latin alike; casefold() handles case in every script.
-    return re.compile(rf"(?<!\w){re.escape(word.casefold())}(?!\w)")
+    return re.compile(rf"(?<!\w){re.escape(fold(word.strip()))}(?!\w)")
 
 
 def matching_banned_word(text: str) -> tuple[str, str] | None:
     """The first banned word in ``text`` (rejecting words first), or None."""
-    folded = text.casefold()
-    matches = [(w, a) for w, a in banned_words() if _word_pattern(w).search(folded)]
+    folded = fold(text)
+    # An empty word would match everywhere and refuse every comment; it is skipped.
+    matches = [(w, a) for w, a in banned_words() if w.strip() and _word_pattern(w).search(folded)]
     if not matches:
         return None
     matches.sort(key=lambda wa: wa[1] != BannedWord.Action.REJECT)

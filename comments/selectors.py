@@ -7,6 +7,7 @@ all their descendants in one indexed lookup (``root``), and the viewer's likes a
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from comments.models import Article, Comment, Like
@@ -98,3 +99,13 @@ def comment_with_replies(comment: Comment, *, viewer) -> Comment | None:
     )
     nodes = _attach_subtrees([comment], [c for c in descendants if c.pk != comment.pk], viewer=viewer)
     return nodes[0] if nodes else None
+
+
+def moderation_summary() -> dict:
+    """What waits in the moderation queue, for the admin index: one query whatever its size."""
+    return Comment.objects.in_moderation().order_by().aggregate(
+        waiting=Count("pk"),
+        pending=Count("pk", filter=Q(status=Comment.Status.PENDING)),
+        flagged=Count("pk", filter=Q(open_flag_count__gt=0)),
+        oldest=Min("created_at"),
+    )

@@ -397,6 +397,22 @@ def lift_ban(*, ban: Ban, moderator: Reader, reason: str = "") -> Ban:
 
 
 @transaction.atomic
+def set_reader_moderation(*, reader: Reader, moderator: Reader, moderation: str, reason: str = "") -> Reader:
+    """Hold all of a reader's new comments (always), none (trusted), or follow the rules (default).
+
+    Only new comments are affected; the change is in the moderation log.
+    """
+    if moderation not in Reader.Moderation.values:
+        raise InvalidComment(f"Unknown pre-moderation {moderation!r}.", fields={"moderation": ["Unknown value."]})
+    before = reader.moderation
+    Reader.objects.filter(pk=reader.pk).update(moderation=moderation)
+    reader.moderation = moderation
+    _log(Action.READER_MODERATION, actor=moderator, reader=reader, status_before=before,
+         status_after=moderation, reason=reason)
+    return reader
+
+
+@transaction.atomic
 def set_reader_display_name(*, reader: Reader, display_name: str) -> Reader:
     reader.display_name = normalize_text(display_name)[:50]
     reader.save(update_fields=["display_name"])
@@ -442,6 +458,20 @@ def set_comments_open(*, article: Article, is_open: bool, actor: Reader | None, 
     Article.objects.filter(pk=article.pk).update(comments_open=is_open)
     article.comments_open = is_open
     _log(Action.OPEN if is_open else Action.CLOSE, actor=actor, article=article, reason=reason)
+    return article
+
+
+@transaction.atomic
+def set_article_premoderation(*, article: Article, premoderation: str, actor: Reader | None,
+                              reason: str = "") -> Article:
+    """Pre-moderate new comments on an article (on), publish them at once (off), or follow the site."""
+    if premoderation not in Article.Premoderation.values:
+        raise InvalidComment(f"Unknown pre-moderation {premoderation!r}.", fields={"premoderation": ["Unknown value."]})
+    before = article.premoderation
+    Article.objects.filter(pk=article.pk).update(premoderation=premoderation)
+    article.premoderation = premoderation
+    _log(Action.ARTICLE_MODERATION, actor=actor, article=article, status_before=before,
+         status_after=premoderation, reason=reason)
     return article
 
 
