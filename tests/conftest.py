@@ -95,12 +95,6 @@ def post(reader):
 
 
 @pytest.fixture
-def fast_password_hashing(settings):
-    """For tests that sign in with force_login only: hashing a real password costs ~0.3 s."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
 def desk_moderator(make_reader):
     """A staff account whose only powers come from the "Moderators" group of migration 0002."""
     member = make_reader("Mira the moderator", is_staff=True)
