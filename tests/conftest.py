@@ -31,6 +31,12 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Every reader fixture hashes a password; the production hasher costs ~0.25 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_reader(db):
     def make(display_name: str | None = None, **extra) -> Reader:
@@ -85,3 +91,27 @@ def post(reader):
         return services.post_comment(article=article, author=author or reader, body=body, parent=parent)
 
     return do
+
+
+# --- API clients ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api_client():
+    """``api_client(reader)``: a DRF test client signed in as ``reader`` (None: anonymous)."""
+    from rest_framework.test import APIClient
+
+    def make(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def banned_reader(make_reader, moderator):
+    banned = make_reader("Banned")
+    services.ban_reader(reader=banned, moderator=moderator, reason="trolling")
+    return banned

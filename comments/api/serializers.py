@@ -72,11 +72,12 @@ class CommentSerializer(serializers.ModelSerializer):
     def get_liked(self, comment) -> bool:
         return bool(getattr(comment, "liked", False))
 
+    # A tombstone is out of its author's hands too: the API answers 404 for it.
     def get_can_edit(self, comment) -> bool:
-        return bool(getattr(comment, "can_edit", False))
+        return not self._tombstone(comment) and bool(getattr(comment, "can_edit", False))
 
     def get_can_delete(self, comment) -> bool:
-        return bool(getattr(comment, "can_delete", False))
+        return not self._tombstone(comment) and bool(getattr(comment, "can_delete", False))
 
     @extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/Comment"}})
     def get_replies(self, comment) -> list[dict]:
