@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from comments import selectors, services
 from comments.api.pagination import PageQuerySerializer, paginate
+from comments.api.parsers import StrictJSONParser
 from comments.api.permissions import IsStaff
 from comments.api.serializers import (
     ArticleInputSerializer,
@@ -66,6 +67,7 @@ def render_comment(comment: Comment, request) -> dict:
 
 
 class ApiView(APIView):
+    parser_classes = [StrictJSONParser]
     throttle_classes = [AnonThrottle, ReaderThrottle]
 
 
