@@ -182,6 +182,10 @@ LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 HEADLESS_ONLY = False
 HEADLESS_FRONTEND_URLS = {}
+# allauth's OpenAPI spec feeds the sign-in section of /api/docs/ (comments/api/schema.py); its
+# own HTML page would load Redoc from a CDN, so it stays off.
+HEADLESS_SERVE_SPECIFICATION = True
+HEADLESS_SPECIFICATION_TEMPLATE_NAME = None
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
@@ -275,13 +279,26 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Comments API",
-    "DESCRIPTION": "Threaded comments, likes, flags and live counts for news articles.",
+    "DESCRIPTION": (
+        "Threaded comments, likes, flags and live counts for news articles.\n\n"
+        "**Signing in.** Use the *sign-in (allauth headless)* operations below. With `client` = `app`, "
+        "`signup` or `login` answers `meta.session_token`: press **Authorize** and paste it as "
+        "`sessionToken` (header `X-Session-Token`). With `client` = `browser` the session cookie "
+        "signs you in on this page too (CSRF is sent for you). The CMS uses a staff token: "
+        "`Authorization: Token <key>`.\n\n"
+        "**Errors.** Every 4xx is `{detail, code}`, plus `fields` on validation errors. "
+        "Throttled requests get 429 with `Retry-After`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The docs page works offline: Swagger UI's files come from drf-spectacular-sidecar.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "comments.api.schema.add_allauth_sign_in",
+    ],
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -100,7 +100,10 @@ class Conformance:
         status = str(response.status_code)
         assert status in operation["responses"], f"{method} {template} answered {status}, undocumented"
         self.seen.add((method, template, status))
-        content = operation["responses"][status].get("content")
+        documented = operation["responses"][status]
+        if "$ref" in documented:
+            documented = self.schema["components"]["responses"][documented["$ref"].rsplit("/", 1)[1]]
+        content = documented.get("content")
         if content is None:
             assert not response.content
             return
@@ -199,6 +202,24 @@ def test_documented_request_bodies_are_what_the_views_read(schema):
     assert fields(c.request_body("POST", "/api/v1/comments/{id}/flag/")) == {"reason", "note"}
     assert fields(c.request_body("PUT", "/api/v1/articles/{key}/")) == {"title", "url", "published_at",
                                                                         "comments_open"}
+
+
+def test_sign_in_operations_are_in_the_schema_and_match_allauth(schema, client, article):
+    """A frontend developer signs up from the docs page: allauth's operations are there, and right."""
+    signup = "/_allauth/{client}/v1/auth/signup"
+    assert {signup, "/_allauth/{client}/v1/auth/login", "/_allauth/{client}/v1/auth/session"} <= set(schema["paths"])
+    assert schema["paths"][signup]["post"]["requestBody"] == {"$ref": "#/components/requestBodies/AllauthSignup"}
+    assert {"email", "display_name"} <= set(schema["components"]["schemas"]["AllauthBaseSignup"]["properties"])
+    c = Conformance(schema)
+
+    response = client.post("/_allauth/app/v1/auth/signup", {"email": "docs@example.com", "password": "a long pass 1",
+                                                          "display_name": "Docs"}, content_type="application/json")
+    c.check(response, "POST", signup)
+    token = response.json()["meta"]["session_token"]
+    posted = client.post(f"/api/v1/articles/{article.key}/comments/", {"body": "hi"},
+                         content_type="application/json", headers={"X-Session-Token": token})
+    c.check(posted, "POST", "/api/v1/articles/{key}/comments/")
+    assert posted.status_code == 201
 
 
 # --- The docs page ---------------------------------------------------------------------------------------
