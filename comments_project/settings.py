@@ -281,7 +281,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Comments API",
     "DESCRIPTION": (
         "Threaded comments, likes, flags and live counts for news articles.\n\n"
-        "**Signing in.** Use the *sign-in (allauth headless)* operations below. With `client` = `app`, "
+        "**Signing in.** Use the *sign-in* operations below (allauth headless). With `client` = `app`, "
         "`signup` or `login` answers `meta.session_token`: press **Authorize** and paste it as "
         "`sessionToken` (header `X-Session-Token`). With `client` = `browser` the session cookie "
         "signs you in on this page too (CSRF is sent for you). The CMS uses a staff token: "

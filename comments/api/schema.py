@@ -21,7 +21,7 @@ SIGN_IN_PATHS = (
     "/_allauth/{client}/v1/auth/password/reset",
 )
 PREFIX = "Allauth"
-TAG = "sign-in (allauth headless)"
+TAG = "sign-in"
 _REF = re.compile(r"^#/components/(\w+)/(.+)$")
 # allauth's name for the X-Session-Token header, and ours (comments.api.authentication).
 SECURITY_NAMES = {"SessionToken": "sessionToken"}
