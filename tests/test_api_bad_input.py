@@ -176,3 +176,24 @@ def test_wrong_method_is_json_405(endpoints, article, method, path):
     response = getattr(client, method)(path.format(key=article.key, id=comment.pk))
     assert response.status_code == 405
     assert_answered(response)
+
+
+@pytest.mark.parametrize(("handler", "status"), [("bad_request", 400), ("permission_denied", 403),
+                                                 ("page_not_found", 404), ("server_error", 500)])
+def test_django_error_handlers_answer_json_under_api_only(rf, handler, status):
+    """The last wall: whatever escapes a view, under /api/ Django's error page is JSON too."""
+    from comments.api import exceptions
+
+    view = getattr(exceptions, handler)
+    args = () if handler == "server_error" else (Exception("boom"),)
+    api = view(rf.get("/api/v1/comments/1/"), *args)
+    assert (api.status_code, api["Content-Type"]) == (status, "application/json")
+    assert set(json.loads(api.content)) == {"detail", "code"}
+    page = view(rf.get("/articles/x/"), *args)
+    assert (page.status_code, page["Content-Type"].split(";")[0]) == (status, "text/html")
+
+
+def test_site_pages_keep_their_html_404(client, db):
+    response = client.get("/articles/no-such-article/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

@@ -133,6 +133,10 @@ def test_real_responses_match_the_schema(schema, api_client, article, post, read
     a, r = f"/api/v1/articles/{article.key}", f"/api/v1/comments/{root.pk}"
 
     c.check(anonymous.get(f"{a}/"), "GET", art)
+    wrong_token = api_client()
+    wrong_token.credentials(HTTP_AUTHORIZATION="Token wrong")
+    c.check(wrong_token.get(f"{a}/"), "GET", art)
+    c.check(wrong_token.get(f"{a}/comments/"), "GET", thread)
     c.check(anonymous.get("/api/v1/articles/none/"), "GET", art)
     c.check(cms.put("/api/v1/articles/new/", {"title": "t", "url": ""}, format="json"), "PUT", art)
     c.check(cms.put("/api/v1/articles/new/", {"title": "t", "url": "", "comments_open": True}, format="json"),

@@ -33,7 +33,7 @@ from comments.models import ARTICLE_KEY_PATTERN, Article, Comment
 
 ERRORS = {
     400: "Invalid input: `fields` says which.",
-    401: "Not signed in.",
+    401: "Not signed in, or the credentials sent are wrong (a bad token fails even a read).",
     403: "Not allowed: `code` is `banned`, `comments_closed`, `edit_window_closed` or `permission_denied`.",
     404: "Unknown, or not visible to you.",
     413: "The request body is over the size limit.",
@@ -91,7 +91,9 @@ class ArticleDetailView(ApiView):
     def get_permissions(self):
         return [IsStaff()] if self.request.method == "PUT" else [AllowAny()]
 
-    @extend_schema(summary="An article and its comment count", responses={200: ArticleSerializer, **errors(404, 429)})
+    @extend_schema(
+        summary="An article and its comment count", responses={200: ArticleSerializer, **errors(401, 404, 429)}
+    )
     def get(self, request, key: str):
         return Response(ArticleSerializer(get_object_or_404(Article, key=key)).data)
 
@@ -120,7 +122,7 @@ class ArticleCommentsView(ApiView):
         description="Replies are nested oldest first. The reader's own pending comments are included "
         "with `status: \"pending\"`. Follow `next` / `previous` for more.",
         parameters=[PageQuerySerializer],
-        responses={200: CommentPageSerializer, **errors(400, 404, 429)},
+        responses={200: CommentPageSerializer, **errors(400, 401, 404, 429)},
     )
     def get(self, request, key: str):
         article = get_object_or_404(Article, key=key)
@@ -161,7 +163,7 @@ class ArticleCommentsView(ApiView):
 class CommentDetailView(CommentApiView):
     permission_classes = [IsAuthenticatedOrReadOnly]
 
-    @extend_schema(summary="One comment with its replies", responses={200: CommentSerializer, **errors(404, 429)})
+    @extend_schema(summary="One comment with its replies", responses={200: CommentSerializer, **errors(401, 404, 429)})
     def get(self, request, id: int):
         return Response(render_comment(self.get_comment(id), request))
 
