@@ -182,6 +182,9 @@ LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 HEADLESS_ONLY = False
 HEADLESS_FRONTEND_URLS = {}
+# Both clients: "browser" (session cookie + CSRF) and "app" (X-Session-Token, which the API
+# accepts through comments.api.authentication).
+HEADLESS_CLIENTS = ("browser", "app")
 # allauth's OpenAPI spec feeds the sign-in section of /api/docs/ (comments/api/schema.py); its
 # own HTML page would load Redoc from a CDN, so it stays off.
 HEADLESS_SERVE_SPECIFICATION = True
