@@ -107,3 +107,27 @@ def desk(client, desk_moderator):
     """The test client, signed in to the admin as ``desk_moderator``."""
     client.force_login(desk_moderator)
     return client
+
+
+# --- API clients ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api_client():
+    """``api_client(reader)``: a DRF test client signed in as ``reader`` (None: anonymous)."""
+    from rest_framework.test import APIClient
+
+    def make(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def banned_reader(make_reader, moderator):
+    banned = make_reader("Banned")
+    services.ban_reader(reader=banned, moderator=moderator, reason="trolling")
+    return banned
