@@ -98,6 +98,18 @@ def _apply_visibility_change(comment: Comment, *, was_visible: bool) -> None:
     )
 
 
+def uncount_removed_comment(comment: Comment) -> None:
+    """A visible comment's row was deleted (a cascade from a reader or an article): uncount it.
+
+    Soft deletion is the product's way; this only keeps counters exact when an administrator
+    deletes accounts or articles outright.
+    """
+    if comment.is_visible:
+        Article.objects.filter(pk=comment.article_id).update(comment_count=F("comment_count") - 1)
+        if comment.parent_id:
+            Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") - 1)
+
+
 def _log(action: str, *, actor=None, comment: Comment | None = None, reader=None, article=None,
          status_before: str = "", status_after: str = "", reason: str = "") -> ModerationLogEntry:
     return ModerationLogEntry.objects.create(

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.headless",
@@ -181,6 +182,13 @@ LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 HEADLESS_ONLY = False
 HEADLESS_FRONTEND_URLS = {}
+# Both clients: "browser" (session cookie + CSRF) and "app" (X-Session-Token, which the API
+# accepts through comments.api.authentication).
+HEADLESS_CLIENTS = ("browser", "app")
+# allauth's OpenAPI spec feeds the sign-in section of /api/docs/ (comments/api/schema.py); its
+# own HTML page would load Redoc from a CDN, so it stays off.
+HEADLESS_SERVE_SPECIFICATION = True
+HEADLESS_SPECIFICATION_TEMPLATE_NAME = None
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
@@ -259,7 +267,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication",
+        # First: its WWW-Authenticate challenge makes DRF answer anonymous writes 401, not 403.
+        "comments.api.authentication.SessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
@@ -278,9 +287,26 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Comments API",
-    "DESCRIPTION": "Threaded comments, likes, flags and live counts for news articles.",
+    "DESCRIPTION": (
+        "Threaded comments, likes, flags and live counts for news articles.\n\n"
+        "**Signing in.** Use the *sign-in* operations below (allauth headless). With `client` = `app`, "
+        "`signup` or `login` answers `meta.session_token`: press **Authorize** and paste it as "
+        "`sessionToken` (header `X-Session-Token`). With `client` = `browser` the session cookie "
+        "signs you in on this page too (CSRF is sent for you). The CMS uses a staff token: "
+        "`Authorization: Token <key>`.\n\n"
+        "**Errors.** Every 4xx is `{detail, code}`, plus `fields` on validation errors. "
+        "Throttled requests get 429 with `Retry-After`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page works offline: Swagger UI's files come from drf-spectacular-sidecar.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "comments.api.schema.add_allauth_sign_in",
+    ],
 }
 
 # --- Logging ----------------------------------------------------------------------------------

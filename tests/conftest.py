@@ -95,12 +95,6 @@ def post(reader):
 
 
 @pytest.fixture
-def fast_password_hashing(settings):
-    """For tests that sign in with force_login only: hashing a real password costs ~0.3 s."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
 def desk_moderator(make_reader):
     """A staff account whose only powers come from the "Moderators" group of migration 0002."""
     member = make_reader("Mira the moderator", is_staff=True)
@@ -113,3 +107,27 @@ def desk(client, desk_moderator):
     """The test client, signed in to the admin as ``desk_moderator``."""
     client.force_login(desk_moderator)
     return client
+
+
+# --- API clients ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api_client():
+    """``api_client(reader)``: a DRF test client signed in as ``reader`` (None: anonymous)."""
+    from rest_framework.test import APIClient
+
+    def make(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def banned_reader(make_reader, moderator):
+    banned = make_reader("Banned")
+    services.ban_reader(reader=banned, moderator=moderator, reason="trolling")
+    return banned

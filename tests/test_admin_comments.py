@@ -19,7 +19,6 @@ from tests.admin_support import (
 
 Status = Comment.Status
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def listed_ids(response) -> list[int]:

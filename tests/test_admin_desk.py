@@ -20,7 +20,6 @@ MODERATOR_PERMISSIONS = {
     "view_moderationlogentry", "view_article", "moderate_article", "view_reader",
 }
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 # --- Who may enter ------------------------------------------------------------------------------

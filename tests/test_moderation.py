@@ -13,7 +13,6 @@ from tests.admin_support import assert_counts_exact
 
 Status = Comment.Status
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 # --- Banned and suspect words ---------------------------------------------------------------------

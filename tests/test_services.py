@@ -223,3 +223,13 @@ def test_recount_repairs_drift(article, post):
     assert [(d.article_key, d.stored, d.actual) for d in drift] == [(article.key, 7, 2)]
     assert_counts_exact(article)
     assert services.recount_comments() == []
+
+
+def test_deleting_a_reader_outright_keeps_the_counts_exact(article, post, reader, other_reader):
+    top = post(article, "stays", author=other_reader)
+    post(article, "goes", parent=top)
+    post(article, "goes too")
+    reader.delete()  # an administrator removes the account; its comments cascade
+    assert_counts_exact(article)
+    top.refresh_from_db()
+    assert top.reply_count == 0

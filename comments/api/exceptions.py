@@ -1,12 +1,26 @@
 """One place where errors become HTTP: every 4xx under /api/ is ``{detail, code, fields?}``."""
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, JsonResponse
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from comments.exceptions import CommentsError
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+class BadRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Bad request."
+    default_code = "bad_request"
 
 
 def _first_code(codes) -> str:
@@ -39,6 +53,12 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE; left alone this
+        # would become Django's HTML 400 page.
+        exc = PayloadTooLarge()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = BadRequest()
 
     response = exception_handler(exc, context)
     if response is None:
@@ -54,3 +74,29 @@ def api_exception_handler(exc, context):
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         response.data = {"detail": str(detail), "code": _first_code(exc.get_codes())}
     return response
+
+
+# --- Errors that happen outside DRF's views -------------------------------------------------------
+
+
+def _json_under_api(default_view, status_code: int, detail: str, code: str):
+    """A Django error handler that answers in the API's shape under /api/, the site's page elsewhere."""
+
+    def handler(request, *args, **kwargs):
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": detail, "code": code}, status=status_code)
+        return default_view(request, *args, **kwargs)
+
+    return handler
+
+
+bad_request = _json_under_api(defaults.bad_request, 400, "Bad request.", "bad_request")
+permission_denied = _json_under_api(defaults.permission_denied, 403, "Permission denied.", "permission_denied")
+page_not_found = _json_under_api(defaults.page_not_found, 404, "Not found.", "not_found")
+server_error = _json_under_api(defaults.server_error, 500, "Server error.", "server_error")
+
+
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    """Catch-all for unmatched /api/ paths: with DEBUG on, Django's own 404 would be an HTML page."""
+    return page_not_found(request)

@@ -1,8 +1,12 @@
 """Input and output shapes of the API. Serializers validate and render; services decide."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from comments.models import Article, Comment
+from comments.models import Article, Comment, Flag
+
+# Bigger ids cannot exist, and PostgreSQL would refuse to compare a bigint column with them.
+MAX_ID = 2**63 - 1
 
 
 class AuthorSerializer(serializers.Serializer):
@@ -23,6 +27,7 @@ class CommentSerializer(serializers.ModelSerializer):
     in_reply_to = serializers.IntegerField(source="in_reply_to_id", allow_null=True)
     author = serializers.SerializerMethodField()
     body_html = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
     is_deleted = serializers.SerializerMethodField()
     liked = serializers.SerializerMethodField()
     can_edit = serializers.SerializerMethodField()
@@ -40,6 +45,7 @@ class CommentSerializer(serializers.ModelSerializer):
     def _tombstone(self, comment) -> bool:
         return getattr(comment, "is_tombstone", not comment.is_visible and not comment.is_pending)
 
+    @extend_schema_field(AuthorSerializer(allow_null=True))
     def get_author(self, comment) -> dict | None:
         if self._tombstone(comment):
             return None
@@ -48,18 +54,32 @@ class CommentSerializer(serializers.ModelSerializer):
     def get_body_html(self, comment) -> str:
         return "" if self._tombstone(comment) else comment.body_html
 
+    @extend_schema_field(
+        {
+            "type": "string",
+            "enum": ["approved", "pending", "deleted"],
+            "description": "`pending`: awaiting a moderator, shown only to its author. "
+            "`deleted`: a tombstone, kept because visible replies hang below it "
+            "(why it went, deletion or moderation, is nobody else's business).",
+        }
+    )
+    def get_status(self, comment) -> str:
+        return "deleted" if self._tombstone(comment) else comment.status
+
     def get_is_deleted(self, comment) -> bool:
         return self._tombstone(comment)
 
     def get_liked(self, comment) -> bool:
         return bool(getattr(comment, "liked", False))
 
+    # A tombstone is out of its author's hands too: the API answers 404 for it.
     def get_can_edit(self, comment) -> bool:
-        return bool(getattr(comment, "can_edit", False))
+        return not self._tombstone(comment) and bool(getattr(comment, "can_edit", False))
 
     def get_can_delete(self, comment) -> bool:
-        return bool(getattr(comment, "can_delete", False))
+        return not self._tombstone(comment) and bool(getattr(comment, "can_delete", False))
 
+    @extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/Comment"}})
     def get_replies(self, comment) -> list[dict]:
         return CommentSerializer(getattr(comment, "replies", []), many=True, context=self.context).data
 
@@ -69,3 +89,73 @@ class ArticleSerializer(serializers.ModelSerializer):
         model = Article
         fields = ["key", "title", "url", "published_at", "comments_open", "comment_count"]
         read_only_fields = fields
+
+
+class CommentPageSerializer(serializers.Serializer):
+    """One page of an article's thread (for the schema; the view builds the dict)."""
+
+    count = serializers.IntegerField(help_text="Visible comments on the article (article.comment_count).")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CommentSerializer(many=True, help_text="Top-level comments, each with its shown subtree.")
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of turning them into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CommentInputSerializer(serializers.Serializer):
+    body = StrictCharField(trim_whitespace=False, help_text="Plain text with optional light markup.")
+    parent = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_ID,
+        help_text="Id of a visible comment of the same article to reply to.",
+    )
+
+
+class CommentEditSerializer(serializers.Serializer):
+    body = StrictCharField(trim_whitespace=False)
+
+
+class FlagInputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=Flag.Reason.choices)
+    note = StrictCharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class FlagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Flag
+        fields = ["id", "comment", "reason", "note", "created_at"]
+        read_only_fields = fields
+
+
+class LikeSerializer(serializers.Serializer):
+    """What a like or unlike leaves behind."""
+
+    id = serializers.IntegerField()
+    like_count = serializers.IntegerField()
+    liked = serializers.BooleanField()
+
+
+class ArticleInputSerializer(serializers.Serializer):
+    """What the CMS sends to create or update an article (the key is in the URL)."""
+
+    title = StrictCharField(max_length=500)
+    url = serializers.URLField(max_length=1000, allow_blank=True)
+    published_at = serializers.DateTimeField(required=False, help_text="Default: now, on creation.")
+    comments_open = serializers.BooleanField(required=False, help_text="Default: true, on creation.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every 4xx under /api/."""
+
+    detail = serializers.CharField(help_text="For people.")
+    code = serializers.CharField(help_text="For programs, e.g. `invalid`, `banned`, `not_authenticated`.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="Per-field messages, on validation errors only.",
+    )

@@ -1,0 +1,46 @@
+"""Rate limits: a ``scope`` plus a rate in settings REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].
+
+Counters live in the default cache (Redis when REDIS_URL is set), so a limit holds across
+every server process. A throttled request gets 429 with ``Retry-After``.
+"""
+
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+
+class SettingsRateMixin:
+    """Read the rate at request time: DRF's own throttles freeze it at import, so
+    ``override_settings`` (and so the tests of the limits) would not reach them."""
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class AnonThrottle(SettingsRateMixin, AnonRateThrottle):
+    """Generous limit for anonymous callers, per IP."""
+
+
+class ReaderThrottle(SettingsRateMixin, UserRateThrottle):
+    """Overall limit per signed-in reader (per IP for anonymous ones)."""
+
+
+class WriteThrottle(SettingsRateMixin, UserRateThrottle):
+    """A per-reader limit on one kind of write; reads on the same view are not counted."""
+
+    def allow_request(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return super().allow_request(request, view)
+
+
+class PostCommentThrottle(WriteThrottle):
+    scope = "post_comment"
+
+
+class FlagThrottle(WriteThrottle):
+    scope = "flag"
+
+
+class LikeThrottle(WriteThrottle):
+    scope = "like"

@@ -1,0 +1,227 @@
+"""The REST API of API.md. Thin: validate with a small input serializer, call a service, render
+with ``CommentSerializer`` from nodes that ``selectors`` prepared. Domain errors become HTTP in
+``api/exceptions.py``, never here.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from comments import selectors, services
+from comments.api.pagination import PageQuerySerializer, paginate
+from comments.api.parsers import StrictJSONParser
+from comments.api.permissions import IsStaff
+from comments.api.serializers import (
+    ArticleInputSerializer,
+    ArticleSerializer,
+    CommentEditSerializer,
+    CommentInputSerializer,
+    CommentPageSerializer,
+    CommentSerializer,
+    ErrorSerializer,
+    FlagInputSerializer,
+    FlagSerializer,
+    LikeSerializer,
+)
+from comments.api.throttles import AnonThrottle, FlagThrottle, LikeThrottle, PostCommentThrottle, ReaderThrottle
+from comments.exceptions import InvalidComment
+from comments.models import ARTICLE_KEY_PATTERN, Article, Comment
+
+ERRORS = {
+    400: "Invalid input: `fields` says which.",
+    401: "Not signed in, or the credentials sent are wrong (a bad token fails even a read).",
+    403: "Not allowed: `code` is `banned`, `comments_closed`, `edit_window_closed` or `permission_denied`.",
+    404: "Unknown, or not visible to you.",
+    413: "The request body is over the size limit.",
+    415: "Not `application/json`.",
+    429: "Throttled; `Retry-After` says in how many seconds to retry.",
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    return {code: OpenApiResponse(ErrorSerializer, description=ERRORS[code]) for code in codes}
+
+
+# Every request with a body may be refused for its size or its content type.
+BODY_ERRORS = (400, 413, 415, 429)
+
+KEY = OpenApiParameter(
+    "key", str, OpenApiParameter.PATH, pattern=f"^{ARTICLE_KEY_PATTERN}$",
+    description="The CMS's identifier of the article.",
+)
+COMMENT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The comment's id.")
+
+
+def validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def render_comment(comment: Comment, request) -> dict:
+    return CommentSerializer(selectors.shown_comment(comment, viewer=request.user)).data
+
+
+class ApiView(APIView):
+    parser_classes = [StrictJSONParser]
+    throttle_classes = [AnonThrottle, ReaderThrottle]
+
+
+class CommentApiView(ApiView):
+    """Views on one comment: those the caller may not see do not exist (404)."""
+
+    def get_comment(self, comment_id: int) -> Comment:
+        comment = (
+            Comment.objects.visible_to(self.request.user)
+            .select_related("article", "author")
+            .filter(pk=comment_id)
+            .first()
+        )
+        if comment is None:
+            raise NotFound("No such comment.")
+        return comment
+
+
+@extend_schema(tags=["articles"], parameters=[KEY])
+class ArticleDetailView(ApiView):
+    def get_permissions(self):
+        return [IsStaff()] if self.request.method == "PUT" else [AllowAny()]
+
+    @extend_schema(
+        summary="An article and its comment count", responses={200: ArticleSerializer, **errors(401, 404, 429)}
+    )
+    def get(self, request, key: str):
+        return Response(ArticleSerializer(get_object_or_404(Article, key=key)).data)
+
+    @extend_schema(
+        summary="Create or update an article (CMS, staff token)",
+        request=ArticleInputSerializer,
+        responses={
+            200: OpenApiResponse(ArticleSerializer, description="Updated."),
+            201: OpenApiResponse(ArticleSerializer, description="Created."),
+            **errors(*BODY_ERRORS, 401, 403),
+        },
+    )
+    def put(self, request, key: str):
+        article, created = services.upsert_article(key=key, **validated(ArticleInputSerializer, request.data))
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(ArticleSerializer(article).data, status=code)
+
+
+@extend_schema(tags=["comments"], parameters=[KEY])
+class ArticleCommentsView(ApiView):
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    throttle_classes = [*ApiView.throttle_classes, PostCommentThrottle]
+
+    @extend_schema(
+        summary="The thread, a page of top-level comments with their replies",
+        description="Replies are nested oldest first. The reader's own pending comments are included "
+        "with `status: \"pending\"`. Follow `next` / `previous` for more.",
+        parameters=[PageQuerySerializer],
+        responses={200: CommentPageSerializer, **errors(400, 401, 404, 429)},
+    )
+    def get(self, request, key: str):
+        article = get_object_or_404(Article, key=key)
+        query = validated(PageQuerySerializer, request.query_params)
+        page = paginate(
+            selectors.shown_roots(article, viewer=request.user, sort=query["sort"]),
+            request=request, sort=query["sort"], page_size=query["page_size"], cursor=query.get("cursor"),
+        )
+        threads = selectors.page_of_threads(page.items, article=article, viewer=request.user)
+        return Response({
+            "count": article.comment_count,
+            "next": page.next,
+            "previous": page.previous,
+            "results": CommentSerializer(threads, many=True).data,
+        })
+
+    @extend_schema(
+        summary="Post a comment or a reply",
+        description="201 with the comment: `status` is `approved`, or `pending` when it waits for a moderator.",
+        request=CommentInputSerializer,
+        responses={201: CommentSerializer, **errors(*BODY_ERRORS, 401, 403, 404)},
+    )
+    def post(self, request, key: str):
+        article = get_object_or_404(Article, key=key)
+        data = validated(CommentInputSerializer, request.data)
+        parent = None
+        if data.get("parent") is not None:
+            parent = Comment.objects.filter(pk=data["parent"]).first()
+            if parent is None:
+                raise InvalidComment(
+                    "The comment you replied to does not exist.", fields={"parent": ["Not a visible comment."]}
+                )
+        comment = services.post_comment(article=article, author=request.user, body=data["body"], parent=parent)
+        return Response(render_comment(comment, request), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["comments"], parameters=[COMMENT_ID])
+class CommentDetailView(CommentApiView):
+    permission_classes = [IsAuthenticatedOrReadOnly]
+
+    @extend_schema(summary="One comment with its replies", responses={200: CommentSerializer, **errors(401, 404, 429)})
+    def get(self, request, id: int):
+        return Response(render_comment(self.get_comment(id), request))
+
+    @extend_schema(
+        summary="Edit your comment (within the edit window)",
+        request=CommentEditSerializer,
+        responses={200: CommentSerializer, **errors(*BODY_ERRORS, 401, 403, 404)},
+    )
+    def patch(self, request, id: int):
+        comment = self.get_comment(id)
+        body = validated(CommentEditSerializer, request.data)["body"]
+        comment = services.edit_comment(comment=comment, editor=request.user, body=body)
+        return Response(render_comment(comment, request))
+
+    @extend_schema(
+        summary="Delete your comment",
+        description="Soft: while visible replies remain it stays in the thread as a tombstone.",
+        responses={204: OpenApiResponse(description="Deleted."), **errors(401, 403, 404, 429)},
+    )
+    def delete(self, request, id: int):
+        services.delete_comment(comment=self.get_comment(id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["comments"], parameters=[COMMENT_ID])
+class CommentFlagView(CommentApiView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [*ApiView.throttle_classes, FlagThrottle]
+
+    @extend_schema(
+        summary="Report a comment to the moderators",
+        request=FlagInputSerializer,
+        responses={
+            201: OpenApiResponse(FlagSerializer, description="Reported."),
+            200: OpenApiResponse(FlagSerializer, description="You had already reported it: your first report."),
+            **errors(*BODY_ERRORS, 401, 403, 404),
+        },
+    )
+    def post(self, request, id: int):
+        comment = self.get_comment(id)
+        data = validated(FlagInputSerializer, request.data)
+        flag, created = services.flag_comment(comment=comment, reader=request.user, **data)
+        return Response(FlagSerializer(flag).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+@extend_schema(tags=["comments"], parameters=[COMMENT_ID], request=None)
+class CommentLikeView(CommentApiView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [*ApiView.throttle_classes, LikeThrottle]
+
+    @extend_schema(summary="Like a comment (again: no change)",
+                   responses={200: LikeSerializer, **errors(400, 401, 403, 404, 429)})
+    def post(self, request, id: int):
+        comment = services.like_comment(comment=self.get_comment(id), reader=request.user)
+        return Response({"id": comment.pk, "like_count": comment.like_count, "liked": True})
+
+    @extend_schema(summary="Take back your like (none: no change)",
+                   responses={200: LikeSerializer, **errors(401, 403, 404, 429)})
+    def delete(self, request, id: int):
+        comment = services.unlike_comment(comment=self.get_comment(id), reader=request.user)
+        return Response({"id": comment.pk, "like_count": comment.like_count, "liked": False})
