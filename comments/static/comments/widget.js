@@ -538,7 +538,9 @@
     function data(event) { try { return JSON.parse(event.data); } catch (e) { return null; } }
     // Lets a page (and the tests) tell whether live updates are flowing.
     source.addEventListener("open", function () { self.root.setAttribute("data-live", "connected"); });
-    source.addEventListener("error", function () { self.root.setAttribute("data-live", "reconnecting"); });
+    source.addEventListener("error", function () {
+      self.root.setAttribute("data-live", source.readyState === EventSource.CLOSED ? "off" : "reconnecting");
+    });
     source.addEventListener("count", function (event) {
       var payload = data(event);
       if (payload && typeof payload.count === "number") self.setCount(payload.count);
