@@ -293,6 +293,7 @@
     var created = new Date(comment.created_at);
     var answered = comment.in_reply_to && comment.in_reply_to !== comment.parent && this.nodes.get(comment.in_reply_to);
     var head = h("header", { class: "cw-head" },
+      h("span", { class: "cw-avatar", "aria-hidden": "true" }, Array.from(author.trim())[0] || "?"),
       h("span", { class: "cw-author", id: ref + "-author" }, author),
       answered ? h("a", { class: "cw-in-reply", href: "#comment-" + comment.in_reply_to }, "replying to " + ((answered.comment.author || {}).display_name || "a comment")) : null,
       h("a", { class: "cw-time", href: "#comment-" + comment.id }, h("time", { datetime: comment.created_at }, dateFormat.format(created))),
