@@ -26,6 +26,10 @@ class Docs:
         block.locator(".opblock-summary-path").first.click()
         if block.locator("button.try-out__btn.cancel").count() == 0:
             block.locator("button.try-out__btn").click()
+        if block.locator("button.btn-clear").count():
+            # Running an operation again: drop the last answer so we never read it as the new one.
+            block.locator("button.btn-clear").click()
+            block.locator(".live-responses-table").wait_for(state="detached")
         for name, value in (params or {}).items():
             row = block.locator(f'tr[data-param-name="{name}"]')
             if row.locator("select").count():
