@@ -311,6 +311,19 @@ def test_plain_form_posts_without_javascript(new_page, server):
     expect(page.locator(".messages")).to_contain_text("Your comment is published.")
 
 
+def test_draft_typed_before_the_widget_starts_is_kept(new_page, server):
+    page = new_page(ANI)
+    held = []
+    page.route("**/api/v1/articles/browser-post/comments/?*", lambda route: held.append(route))  # hold the thread
+    page.goto(article_url(server, "browser-post"))
+    page.locator("#id_body").fill("Typed into the plain form.")
+    page.wait_for_timeout(100)
+    assert len(held) == 1 and page.locator(".cw").count() == 0
+    held[0].continue_()
+    expect(page.locator(".cw-compose").get_by_label("Your comment")).to_have_value("Typed into the plain form.")
+    expect(page.locator("#comment-form #id_body")).to_have_count(1)  # the plain page's hooks stay
+
+
 def test_widget_embedded_on_another_origin_signs_in_and_posts(new_page, server):
     """Chromium blocks third-party cookies, so the embedded widget signs in with allauth's
     app API and a session token; the reader stays signed in on that site across reloads."""

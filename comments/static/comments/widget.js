@@ -194,6 +194,10 @@
 
   Widget.prototype.render = function (page) {
     var root = this.root, id = this.uid;
+    // Carry over what the reader already typed into the plain form, and keep that form's hooks
+    // (#comment-form, #id_body, .thread, button.new-comments) for scripts written for the plain page.
+    var plain = root.querySelector("#comment-form textarea[name=body]");
+    this.plainForm = plain ? { draft: plain.value } : null;
     root.classList.add("cw");
     if (root.tagName !== "SECTION") root.setAttribute("role", "region");
     root.setAttribute("aria-labelledby", id + "-heading");
@@ -201,11 +205,11 @@
     this.status = h("p", { class: "cw-status", role: "status" });
     this.account = h("div", { class: "cw-account" });
     this.compose = h("div", { class: "cw-compose" });
-    this.newButton = h("button", { type: "button", class: "cw-new", hidden: true, onclick: this.showQueued.bind(this) });
+    this.newButton = h("button", { type: "button", class: "cw-new new-comments", hidden: true, onclick: this.showQueued.bind(this) });
     this.sortButtons = SORTS.map(function (sort) {
       return h("button", { type: "button", class: "cw-sort", "data-sort": sort[0], "aria-pressed": String(sort[0] === this.sort), onclick: this.changeSort.bind(this, sort[0]) }, sort[1]);
     }, this);
-    this.thread = h("ol", { class: "cw-thread" });
+    this.thread = h("ol", { class: "cw-thread thread" });
     this.empty = h("p", { class: "cw-empty" });
     this.moreButton = h("button", { type: "button", class: "cw-more", hidden: true, onclick: this.loadMore.bind(this) }, "Show more comments");
     root.replaceChildren(
@@ -239,8 +243,10 @@
       !this.open ? h("p", { class: "cw-notice" }, "Comments are closed on this article.")
         : reader ? this.commentForm({
           label: "Your comment", submitLabel: "Post comment", help: "Plain text; links work. Blank lines make paragraphs. Be civil.",
+          value: this.plainForm && this.plainForm.draft, formId: this.plainForm && "comment-form", id: this.plainForm && "id_body",
           onsubmit: function (body) { return self.post(body, null); },
         }) : null]);
+    if (this.plainForm) this.plainForm.draft = "";  // carried over once
   };
 
   Widget.prototype.setCount = function (n) {
@@ -345,12 +351,12 @@
 
   /** A labelled textarea form; ``onsubmit(body)`` returns a promise, errors show in the form. */
   Widget.prototype.commentForm = function (options) {
-    var id = this.uid + "-f" + ++mounted;
+    var id = options.id || this.uid + "-f" + ++mounted;
     var error = h("div", { class: "cw-error", role: "alert", hidden: true });
     var textarea = h("textarea", { id: id, name: "body", rows: options.rows || 4, required: true, "aria-describedby": options.help ? id + "-help" : null });
     textarea.value = options.value || "";
     var submit = h("button", { type: "submit", class: "cw-button" }, options.submitLabel);
-    var form = h("form", { class: "cw-form", novalidate: true },
+    var form = h("form", { class: "cw-form", id: options.formId, novalidate: true },
       h("label", { for: id }, options.label), textarea,
       options.help ? h("p", { class: "cw-help", id: id + "-help" }, options.help) : null,
       error,
