@@ -395,7 +395,8 @@ class RedisBroker:
 
         delay, connected_before = 0.5, False
         while True:
-            client = redis.asyncio.Redis.from_url(self.url, socket_connect_timeout=conf.live_redis_timeout())
+            client = redis.asyncio.Redis.from_url(self.url, socket_connect_timeout=conf.live_redis_timeout(),
+                                                  client_name=f"{self.prefix}:listener")
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)

@@ -12,6 +12,7 @@ import re
 from asgiref.sync import sync_to_async
 from django.db import connection
 from django.http import JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -98,6 +99,7 @@ def _resume_after(request) -> int | None:
     return int(value) if value.isdigit() and len(value) < 19 else None
 
 
+@csrf_exempt  # read-only: other methods get a JSON 405, not the HTML CSRF page
 async def article_events(request, key: str):
     """``GET /api/v1/articles/{key}/events/``: ``count``, ``comment``, ``edit`` and ``remove`` events."""
     if request.method != "GET":
