@@ -290,4 +290,6 @@ LOGGING = {
 
 # --- Comments policy (defaults live in comments/conf.py; override here or by environment) ------
 COMMENTS_PREMODERATE = env_bool("COMMENTS_PREMODERATE", False)
+# Several sites (or parallel test runs) can share one Redis with distinct live-event prefixes.
+COMMENTS_LIVE_PREFIX = os.environ.get("COMMENTS_LIVE_PREFIX", "comments")
 CSRF_FAILURE_VIEW = "comments.views.csrf_failure"

@@ -17,25 +17,12 @@ from django.test import override_settings
 from comments import live, services
 from comments_project.asgi import application
 from tests.conftest import require
+from tests.live_support import delete_keys, redis_url
 from tests.sse import StreamClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DEAD_REDIS = "redis://127.0.0.1:8199/0"  # a port in this project's test range where nothing listens
-
-
-def redis_url() -> str | None:
-    """REDIS_URL, or the local Redis; None if neither answers."""
-    import os
-
-    import redis
-
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
-    except (redis.RedisError, OSError):
-        return None
-    return url
 
 
 @pytest.fixture(params=["local", "redis"])
@@ -49,11 +36,7 @@ def broker_settings(request):
     with override_settings(REDIS_URL=url, COMMENTS_LIVE_PREFIX=prefix, COMMENTS_SSE_HEARTBEAT=0.3):
         yield request.param
     if url:
-        import redis
-
-        client = redis.Redis.from_url(url)
-        for key in client.scan_iter(f"{prefix}:*"):
-            client.delete(key)
+        delete_keys(url, prefix)
 
 
 def in_thread(function, *args, **kwargs):
@@ -281,5 +264,8 @@ def test_stream_resumes_after_the_redis_subscription_drops(article, post):
             assert (resumed.event, resumed.data["body_html"]) == ("comment", "<p>During the reconnect.</p>")
             assert state.task is not None and not state.task.done()
 
-    with override_settings(REDIS_URL=url, COMMENTS_LIVE_PREFIX=prefix):
-        asyncio.run(scenario())
+    try:
+        with override_settings(REDIS_URL=url, COMMENTS_LIVE_PREFIX=prefix):
+            asyncio.run(scenario())
+    finally:
+        delete_keys(url, prefix)
