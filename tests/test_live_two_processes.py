@@ -2,7 +2,7 @@
 
 Two uvicorn processes share the test database and Redis (a key and channel prefix of their
 own, so parallel runs don't mix); a third process posts through the services, as any server
-or command would, and prints the moment of its commit.
+or command would, and prints the moment it began posting.
 """
 
 import asyncio
