@@ -121,7 +121,9 @@ if database_url := os.environ.get("DATABASE_URL"):
     DATABASES = {
         "default": dj_database_url.parse(
             database_url,
-            conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+            # 0 under ASGI (Django's advice): each request runs in a fresh thread, so a kept
+            # connection is never reused and lingers until garbage collection.
+            conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
             conn_health_checks=True,
         )
     }

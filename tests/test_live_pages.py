@@ -53,23 +53,30 @@ def server():
 
 
 @pytest.fixture
-def browser(monkeypatch):
+def launch_browser():
+    """Starts Chromium when called: after the test's own database work, since Playwright's sync
+    API keeps an event loop in this thread and Django refuses ORM calls beside a running loop."""
     require(os.path.exists(CHROMIUM), "Debian's chromium at /usr/bin/chromium")
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
+    started = []
+
+    def launch():
+        playwright = sync_playwright().start()
+        started.append(playwright)
+        return playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+
+    yield launch
+    for playwright in started:
+        playwright.stop()
 
 
-def test_second_browser_sees_the_new_comment_live(server, browser, article, make_reader, post):
+def test_second_browser_sees_the_new_comment_live(server, launch_browser, article, make_reader, post):
     from playwright.sync_api import expect
 
     post(article, "The first word.")
     writer = make_reader("Writer")
+    browser = launch_browser()
     reading = browser.new_page()
     reading.goto(f"{server}/articles/{article.key}/")
     expect(reading.locator("h2 [data-comment-count]")).to_have_text("1")
@@ -96,10 +103,10 @@ def test_second_browser_sees_the_new_comment_live(server, browser, article, make
     expect(button).to_be_hidden()
 
 
-def test_front_page_counts_come_from_one_request(server, browser, make_article, post):
+def test_front_page_counts_come_from_one_request(server, launch_browser, make_article, post):
     articles = [make_article(f"front-{i}") for i in range(3)]
     post(articles[1], "Only here.")
-    page = browser.new_page()
+    page = launch_browser().new_page()
     count_requests = []
     page.on("request", lambda r: count_requests.append(r.url) if "/api/v1/counts/" in r.url else None)
     page.goto(server + "/")
