@@ -280,6 +280,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Threaded comments, likes, flags and live counts for news articles.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "comments.api.live_views.document_event_stream",  # the SSE view is not a DRF view
+    ],
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -60,3 +60,12 @@ def test_duplicate_keys_are_counted_once(client, article, post):
     post(article)
     response = client.get(counts_url(article.key, article.key))
     assert response.json() == {"counts": {article.key: 1}}
+
+
+def test_schema_describes_the_counts_and_the_event_stream():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    assert "/api/v1/counts/" in paths
+    stream = paths["/api/v1/articles/{key}/events/"]["get"]
+    assert "text/event-stream" in stream["responses"]["200"]["content"]

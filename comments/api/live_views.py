@@ -157,3 +157,32 @@ async def _stream(broker, key: str, *, count: int, last_id: int, resume_after: i
                 frames.append(event.frame)
             if frames:
                 yield b"".join(frames)
+
+
+def document_event_stream(result, generator, request, public):
+    """drf-spectacular hook: the stream is a plain async Django view, so describe it by hand."""
+    result.setdefault("paths", {})["/api/v1/articles/{key}/events/"] = {"get": {
+        "operationId": "article_events",
+        "summary": "Server-Sent Events for one article",
+        "description": (
+            "Events: `count` {article, count} whenever the visible count changes; `comment` {comment} when a "
+            "comment becomes visible; `edit` {comment} when a visible comment's text changes; `remove` {id} "
+            "when a visible comment is deleted, rejected or hidden. Every event has an `id`; a client that "
+            "reconnects with `Last-Event-ID` (or `?last_event_id=`) gets what the buffer still holds. The "
+            "stream starts with the current `count`. A heartbeat comment line comes at least every 20 s."
+        ),
+        "tags": ["api"],
+        "parameters": [
+            {"in": "path", "name": "key", "required": True, "schema": {"type": "string"}},
+            {"in": "query", "name": "last_event_id", "required": False, "schema": {"type": "integer"},
+             "description": "Resume after this event id (for EventSource polyfills that cannot set headers)."},
+            {"in": "header", "name": "Last-Event-ID", "required": False, "schema": {"type": "integer"}},
+        ],
+        "responses": {
+            "200": {"description": "An event stream.",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "404": {"description": "Unknown article."},
+            "503": {"description": "Live updates unavailable (Redis down); poll /api/v1/counts/."},
+        },
+    }}
+    return result
