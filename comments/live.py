@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
-from comments import conf
+from comments import conf, selectors
+from comments.api.serializers import CommentSerializer
+from comments.models import Article, Comment
 
 logger = logging.getLogger(__name__)
 
@@ -84,12 +86,10 @@ def _publish_safely(**kwargs) -> None:
 
 
 def _publish(*, article_id: int, comment_id: int, kind: str, with_count: bool) -> None:
-    from comments.models import Article
-
-    row = Article.objects.filter(pk=article_id).values_list("key", flat=True).first()
-    if row is None:
+    key = Article.objects.filter(pk=article_id).values_list("key", flat=True).first()
+    if key is None:
         return
-    key, target = row, broker()
+    target = broker()
     last = target.allocate_ids(key, 2 if with_count else 1)
     events = []
     data = {"id": comment_id} if kind == "remove" else _comment_payload(comment_id)
@@ -104,10 +104,6 @@ def _publish(*, article_id: int, comment_id: int, kind: str, with_count: bool) -
 
 def _comment_payload(comment_id: int) -> dict | None:
     """The comment as the anonymous API shows it, or None if it is no longer visible."""
-    from comments import selectors
-    from comments.api.serializers import CommentSerializer
-    from comments.models import Comment
-
     comment = Comment.objects.select_related("article", "author").filter(pk=comment_id).first()
     if comment is None or not comment.is_visible:
         return None

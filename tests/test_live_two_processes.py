@@ -2,7 +2,8 @@
 
 Two uvicorn processes share the test database and Redis (a key and channel prefix of their
 own, so parallel runs don't mix); a third process posts through the services, as any server
-or command would, and prints the moment it began posting.
+or command would, and prints the moment it began posting. A reader who then resumes on the
+other server (Last-Event-ID) gets the comment from the replay buffer kept in Redis.
 """
 
 import asyncio
@@ -124,7 +125,8 @@ print("POSTED", comment.pk, started)
 
 def test_a_comment_posted_in_one_process_reaches_streams_on_both_servers(servers, live_env, article, reader):
     async def scenario():
-        streams = [await RawStream().open(base, f"/api/v1/articles/{article.key}/events/") for base in servers]
+        path = f"/api/v1/articles/{article.key}/events/"
+        streams = [await RawStream().open(base, path) for base in servers]
         for stream in streams:
             first, _ = await stream.next_event(10)
             assert (first.event, first.data["count"]) == ("count", 0)
@@ -136,10 +138,15 @@ def test_a_comment_posted_in_one_process_reaches_streams_on_both_servers(servers
         output = (await poster.communicate())[0].decode()
         for stream in streams:
             stream.close()
-        return arrivals, output
+        # A reader who drops and comes back to the other server gets the comment from Redis's buffer.
+        resumed = await RawStream().open(servers[1], f"{path}?last_event_id={first.id}")
+        replayed = [(await resumed.next_event(10))[0] for _ in range(2)]
+        resumed.close()
+        return arrivals, output, replayed
 
-    arrivals, output = asyncio.run(scenario())
+    arrivals, output, replayed = asyncio.run(scenario())
     comment_pk, started_at = output.split("POSTED", 1)[1].split()
+    assert [(e.event, e.data.get("id")) for e in replayed] == [("comment", int(comment_pk)), ("count", None)]
     for server, ((comment, comment_at), (count, count_at)) in zip(servers, arrivals, strict=True):
         assert (comment.event, comment.data["id"]) == ("comment", int(comment_pk))
         assert (count.event, count.data) == ("count", {"article": article.key, "count": 1})
