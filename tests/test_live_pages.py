@@ -20,17 +20,19 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
+DEAD_REDIS = "redis://127.0.0.1:8199/0"  # nothing listens there: the stream answers 503
 
 
 @pytest.fixture
-def server():
-    """One uvicorn process on the test database, with the in-process broker."""
+def server(request):
+    """One uvicorn process on the test database, with the in-process broker (or, parametrized
+    indirectly, the given REDIS_URL)."""
     from django.db import connection
 
     name = connection.settings_dict["NAME"]
     db_env = ({"SQLITE_PATH": str(name)} if connection.vendor == "sqlite"
               else {"DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name})
-    env = {**os.environ, **db_env, "REDIS_URL": "", "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, **db_env, "REDIS_URL": getattr(request, "param", ""), "LOG_LEVEL": "WARNING"}
     port = free_ports(1)[0]
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "comments_project.asgi:application", "--host", "127.0.0.1",
@@ -117,3 +119,12 @@ def test_front_page_counts_come_from_one_request(server, launch_browser, make_ar
     for key, text in expect_text.items():
         assert page.locator(f'[data-comment-count="{key}"]').inner_text() == text
     assert page.locator(f'[data-comment-noun="{articles[1].key}"]').inner_text() == "comment"
+
+
+@pytest.mark.parametrize("server", [DEAD_REDIS], indirect=True)
+def test_article_page_polls_the_counts_when_the_stream_is_refused(server, launch_browser, article):
+    page = launch_browser().new_page()
+    with page.expect_response(lambda r: "/api/v1/counts/" in r.url, timeout=5000) as polled:
+        page.goto(f"{server}/articles/{article.key}/")
+    assert polled.value.status == 200
+    assert polled.value.json() == {"counts": {article.key: 0}}
