@@ -6,7 +6,7 @@ Every form works without JavaScript; the widget (static/comments/widget.js) enha
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -178,5 +178,7 @@ def flag_comment(request, pk: int):
 
 
 def csrf_failure(request, reason=""):
-    """A forged or stale form: say so plainly instead of Django's debug-style page."""
+    """A forged or stale form: say so plainly (as JSON under /api/) instead of Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "CSRF check failed. Reload and try again.", "code": "csrf_failed"}, status=403)
     return render(request, "403_csrf.html", status=403)
