@@ -25,6 +25,18 @@ DEFAULTS = {
     "COMMENTS_CLOSE_AFTER_DAYS": None,
     # Top-level comments per page on the server-rendered article page.
     "COMMENTS_PAGE_SIZE": 50,
+    # Seconds between heartbeat comment lines on an idle event stream (proxies drop silent ones).
+    "COMMENTS_SSE_HEARTBEAT": 15,
+    # Events kept per article for replay to a reconnecting stream (Last-Event-ID).
+    "COMMENTS_SSE_BUFFER_SIZE": 100,
+    # Seconds a quiet article's replay buffer and event ids are kept.
+    "COMMENTS_SSE_BUFFER_TTL": 3600,
+    # Events a slow stream may fall behind by before it is closed (the client resumes by id).
+    "COMMENTS_SSE_QUEUE_SIZE": 200,
+    # Prefix of the Redis keys and the pub/sub channel of live events (several sites, one Redis).
+    "COMMENTS_LIVE_PREFIX": "comments",
+    # Seconds a Redis call from a request may take before the event is dropped with a warning.
+    "COMMENTS_LIVE_REDIS_TIMEOUT": 0.5,
 }
 
 
@@ -64,3 +76,27 @@ def close_after_days() -> int | None:
 
 def page_size() -> int:
     return int(get("COMMENTS_PAGE_SIZE"))
+
+
+def sse_heartbeat() -> float:
+    return float(get("COMMENTS_SSE_HEARTBEAT"))
+
+
+def sse_buffer_size() -> int:
+    return int(get("COMMENTS_SSE_BUFFER_SIZE"))
+
+
+def sse_buffer_ttl() -> int:
+    return int(get("COMMENTS_SSE_BUFFER_TTL"))
+
+
+def sse_queue_size() -> int:
+    return int(get("COMMENTS_SSE_QUEUE_SIZE"))
+
+
+def live_prefix() -> str:
+    return str(get("COMMENTS_LIVE_PREFIX"))
+
+
+def live_redis_timeout() -> float:
+    return float(get("COMMENTS_LIVE_REDIS_TIMEOUT"))

@@ -209,5 +209,7 @@ def widget_session(request):
 
 
 def csrf_failure(request, reason=""):
-    """A forged or stale form: say so plainly instead of Django's debug-style page."""
+    """A forged or stale form: say so plainly (as JSON under /api/) instead of Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "CSRF check failed. Reload and try again.", "code": "csrf_failed"}, status=403)
     return render(request, "403_csrf.html", status=403)

@@ -2,7 +2,11 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comments_project.settings")
-application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from comments.asgi import StreamingASGIHandler  # noqa: E402 - needs the apps loaded
+
+application = StreamingASGIHandler()

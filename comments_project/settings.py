@@ -76,7 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "comments.middleware.AsyncWhiteNoiseMiddleware",  # WhiteNoise without a thread hop under ASGI
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -122,7 +122,9 @@ if database_url := os.environ.get("DATABASE_URL"):
     DATABASES = {
         "default": dj_database_url.parse(
             database_url,
-            conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+            # 0 under ASGI (Django's advice): each request runs in a fresh thread, so a kept
+            # connection is never reused and lingers until garbage collection.
+            conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
             conn_health_checks=True,
         )
     }
@@ -149,9 +151,11 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Answers as a miss when Redis is down, so an outage never fails a request.
+            "BACKEND": "comments.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "comments"),
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
@@ -306,6 +310,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "comments.api.schema.add_allauth_sign_in",
+        "comments.api.live_views.document_event_stream",  # the SSE view is not a DRF view
     ],
 }
 
@@ -319,4 +324,6 @@ LOGGING = {
 
 # --- Comments policy (defaults live in comments/conf.py; override here or by environment) ------
 COMMENTS_PREMODERATE = env_bool("COMMENTS_PREMODERATE", False)
+# Several sites (or parallel test runs) can share one Redis with distinct live-event prefixes.
+COMMENTS_LIVE_PREFIX = os.environ.get("COMMENTS_LIVE_PREFIX", "comments")
 CSRF_FAILURE_VIEW = "comments.views.csrf_failure"

@@ -6,6 +6,7 @@ from comments.api.exceptions import api_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("comments.api.live_urls")),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("comments.api.urls")),

@@ -27,7 +27,20 @@ def require(condition: bool, reason: str):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Real hashing costs ~0.3 s per reader; tests check behaviour, not hashing strength."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The real hasher stays second, so a test can give a reader a password that a server
+    # process (with the production hashers) accepts: set_server_password() below.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+
+
+def set_server_password(reader: Reader, password: str = "correct horse battery") -> None:
+    """For tests that sign in through a separate server process, which knows no MD5 hashes."""
+    from django.contrib.auth.hashers import make_password
+
+    reader.password = make_password(password, hasher="pbkdf2_sha256")
+    reader.save(update_fields=["password"])
 
 
 @pytest.fixture(autouse=True)

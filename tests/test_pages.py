@@ -1,5 +1,6 @@
 """The server-rendered pages, as a reader without JavaScript uses them."""
 
+import json
 import re
 
 import pytest
@@ -219,3 +220,11 @@ def test_account_pages_use_the_site_layout(client, db):
 def test_password_reset_sends_a_mail(client, reader):
     client.post("/accounts/password/reset/", {"email": reader.email})
     assert len(mail.outbox) == 1 and "/accounts/password/reset/key/" in mail.outbox[0].body
+
+
+def test_csrf_failure_under_api_is_json(rf):
+    from comments.views import csrf_failure
+
+    response = csrf_failure(rf.post("/api/v1/anything/"))
+    assert response.status_code == 403 and response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["code"] == "csrf_failed"

@@ -103,7 +103,7 @@
     if (error.code === "banned") return error.detail || "Your account may not post comments.";
     if (error.code === "comments_closed") return "Comments are closed on this article.";
     if (error.status === 401 || error.code === "not_authenticated") return "Your session has ended. Please sign in again.";
-    if (error.status === 403 && /csrf/i.test(error.detail)) return "Your session has expired. Reload the page and try again.";
+    if (error.code === "csrf_failed" || (error.status === 403 && /csrf/i.test(error.detail))) return "Your session has expired. Reload the page and try again.";
     var messages = [];
     Object.keys(error.fields).forEach(function (field) { messages = messages.concat(error.fields[field]); });
     if (error.status === 400 && messages.length) return messages.join(" ");

@@ -1,0 +1,11 @@
+"""Live counts under /api/v1/; mounted before the rest of the API so these routes win."""
+
+from django.urls import path, re_path
+
+from comments.api import live_views
+
+urlpatterns = [
+    path("counts/", live_views.CountsView.as_view(), name="api-counts"),
+    # Any segment: the view answers a malformed key with a JSON 404, never Django's HTML one.
+    re_path(r"^articles/(?P<key>[^/]+)/events/$", live_views.article_events, name="api-article-events"),
+]

@@ -1,0 +1,131 @@
+"""Two browsers on one article: a comment posted in one shows up live in the other.
+
+The reader's page updates every count and offers "1 new comment — show" without moving the
+thread; clicking it brings the comment in. The front page fills its counts with one request.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import require, set_server_password
+from tests.live_support import free_ports
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+DEAD_REDIS = "redis://127.0.0.1:8199/0"  # nothing listens there: the stream answers 503
+
+
+@pytest.fixture
+def server(request):
+    """One uvicorn process on the test database, with the in-process broker (or, parametrized
+    indirectly, the given REDIS_URL)."""
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    db_env = ({"SQLITE_PATH": str(name)} if connection.vendor == "sqlite"
+              else {"DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name})
+    env = {**os.environ, **db_env, "REDIS_URL": getattr(request, "param", ""), "LOG_LEVEL": "WARNING"}
+    port = free_ports(1)[0]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "comments_project.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log", "--log-level", "warning"], cwd=BASE_DIR, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(base + "/api/v1/counts/?article=ping", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def launch_browser():
+    """Starts Chromium when called: after the test's own database work, since Playwright's sync
+    API keeps an event loop in this thread and Django refuses ORM calls beside a running loop."""
+    require(os.path.exists(CHROMIUM), "Debian's chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    started = []
+
+    def launch():
+        playwright = sync_playwright().start()
+        started.append(playwright)
+        return playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+
+    yield launch
+    for playwright in started:
+        playwright.stop()
+
+
+def test_second_browser_sees_the_new_comment_live(server, launch_browser, article, make_reader, post):
+    from playwright.sync_api import expect
+
+    post(article, "The first word.")
+    writer = make_reader("Writer")
+    set_server_password(writer)
+    browser = launch_browser()
+    reading = browser.new_page()
+    reading.goto(f"{server}/articles/{article.key}/")
+    expect(reading.locator("h2 [data-comment-count]")).to_have_text("1")
+    reading.wait_for_timeout(300)  # the stream is open once its first count has arrived
+
+    posting = browser.new_context().new_page()
+    posting.goto(f"{server}/accounts/login/?next=/articles/{article.key}/")
+    posting.fill("input[name=login]", writer.email)
+    posting.fill("input[name=password]", "correct horse battery")
+    posting.click("form [type=submit]")
+    posting.fill("#id_body", "Live from the second browser.")
+    posted_at = time.monotonic()
+    posting.click("#comment-form button[type=submit]")
+
+    for count in reading.locator("[data-comment-count]").all():
+        expect(count).to_have_text("2", timeout=5000)
+    button = reading.locator("button.new-comments")
+    expect(button).to_have_text("1 new comment — show")
+    print(f"count updated in the reading browser {1000 * (time.monotonic() - posted_at):.0f} ms after submit")
+    assert reading.locator(".thread").inner_text().count("Live from the second browser.") == 0  # not moved
+
+    button.click()
+    expect(reading.locator(".thread")).to_contain_text("Live from the second browser.")
+    expect(button).to_be_hidden()
+
+
+def test_front_page_counts_come_from_one_request(server, launch_browser, make_article, post):
+    articles = [make_article(f"front-{i}") for i in range(3)]
+    post(articles[1], "Only here.")
+    page = launch_browser().new_page()
+    count_requests = []
+    page.on("request", lambda r: count_requests.append(r.url) if "/api/v1/counts/" in r.url else None)
+    page.goto(server + "/")
+    expect_text = {a.key: ("1" if a is articles[1] else "0") for a in articles}
+    page.wait_for_timeout(500)
+    assert len(count_requests) == 1
+    assert all(f"article={a.key}" in count_requests[0] for a in articles)
+    for key, text in expect_text.items():
+        assert page.locator(f'[data-comment-count="{key}"]').inner_text() == text
+    assert page.locator(f'[data-comment-noun="{articles[1].key}"]').inner_text() == "comment"
+
+
+@pytest.mark.parametrize("server", [DEAD_REDIS], indirect=True)
+def test_article_page_polls_the_counts_when_the_stream_is_refused(server, launch_browser, article):
+    page = launch_browser().new_page()
+    with page.expect_response(lambda r: "/api/v1/counts/" in r.url, timeout=5000) as polled:
+        page.goto(f"{server}/articles/{article.key}/")
+    assert polled.value.status == 200
+    assert polled.value.json() == {"counts": {article.key: 0}}

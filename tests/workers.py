@@ -1,0 +1,38 @@
+"""Work done by concurrency tests in threads and in child processes.
+
+Nothing Django is imported at module level: a spawned child imports this module before it has
+configured Django, then ``run_in_child`` sets it up against the parent's test database.
+"""
+
+import os
+
+POSTS_PER_WORKER = 8
+
+
+def post_and_delete(article_pk: int, reader_pk: int) -> None:
+    """Post top-level comments and replies, then delete the replies, all through services."""
+    from comments import services
+    from comments.models import Article, Reader
+
+    article, reader = Article.objects.get(pk=article_pk), Reader.objects.get(pk=reader_pk)
+    posted = []
+    for n in range(POSTS_PER_WORKER):
+        parent = posted[-1] if n % 2 else None
+        posted.append(services.post_comment(article=article, author=reader, body=f"Comment {n}.", parent=parent))
+    for comment in posted[1::2]:
+        services.delete_comment(comment=comment, actor=reader)
+
+
+def run_in_child(database_env: dict[str, str], article_pk: int, reader_pk: int) -> None:
+    """Runs in a fresh interpreter: point Django at the test database, then do the same work."""
+    os.environ.update(database_env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "comments_project.settings"
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    try:
+        post_and_delete(article_pk, reader_pk)
+    finally:
+        connection.close()
