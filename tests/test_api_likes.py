@@ -1,13 +1,12 @@
 """POST/DELETE /api/v1/comments/{id}/like/: idempotent, and like_count exact under concurrency."""
 
-import threading
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from comments import services
 from comments.models import Comment, Like
+from tests.workers import run_at_once
 
 
 def like_url(comment) -> str:
@@ -76,23 +75,13 @@ def test_like_count_is_exact_under_concurrent_likes(make_reader, make_article, p
     """Eight readers like one comment at once, each twice; the count is eight, not less or more."""
     comment = post(make_article())
     readers = [make_reader() for _ in range(8)]
-    start = threading.Barrier(len(readers))
     statuses = []
 
     def like_twice(liker):
         client = APIClient()
         client.force_authenticate(liker)
-        try:
-            start.wait()
-            statuses.extend(client.post(like_url(comment)).status_code for _ in range(2))
-        finally:
-            connection.close()
+        statuses.extend(client.post(like_url(comment)).status_code for _ in range(2))
 
-    threads = [threading.Thread(target=like_twice, args=(liker,)) for liker in readers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    assert run_at_once(like_twice, readers) == []
     assert statuses == [200] * 16
     assert Comment.objects.get(pk=comment.pk).like_count == 8 == Like.objects.filter(comment=comment).count()

@@ -5,7 +5,6 @@ against the same test database, as several server processes would.
 """
 
 import os
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -13,7 +12,7 @@ import pytest
 from django.db import connection
 
 from comments.models import Article, Comment
-from tests.workers import POSTS_PER_WORKER, post_and_delete, run_in_child
+from tests.workers import POSTS_PER_WORKER, post_and_delete, run_at_once, run_in_child
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,23 +27,7 @@ def assert_exact(article: Article, *, workers: int) -> None:
 
 def test_threads_posting_and_deleting_at_once_leave_an_exact_count(article, make_reader):
     readers = [make_reader() for _ in range(4)]
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(readers))
-
-    def work(reader):
-        try:
-            start.wait()
-            post_and_delete(article.pk, reader.pk)
-        except BaseException as error:  # collected and asserted below, with "database is locked" among them
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(reader,)) for reader in readers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_at_once(lambda reader: post_and_delete(article.pk, reader.pk), readers)
     assert errors == []
     assert_exact(article, workers=len(readers))
 

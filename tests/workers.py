@@ -9,6 +9,35 @@ import os
 POSTS_PER_WORKER = 8
 
 
+def run_at_once(work, items) -> list[BaseException]:
+    """Run ``work(item)`` in one thread per item, released together; returns what they raised.
+
+    Each thread closes its own database connection, as a request handler would.
+    """
+    import threading
+
+    from django.db import connection
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(items))
+
+    def run(item):
+        try:
+            start.wait()
+            work(item)
+        except BaseException as error:  # noqa: BLE001 - returned to the test, which asserts on it
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
 def post_and_delete(article_pk: int, reader_pk: int) -> None:
     """Post top-level comments and replies, then delete the replies, all through services."""
     from comments import services
