@@ -82,3 +82,13 @@ def test_bad_token_is_401(api_client, db):
     response = client.put("/api/v1/articles/k4/", {"title": "t", "url": ""}, format="json")
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"
+
+
+def test_article_closed_by_age_reports_comments_closed(client, make_article, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.COMMENTS_CLOSE_AFTER_DAYS = 7
+    old = make_article(published_at=timezone.now() - timedelta(days=8))
+    assert client.get(f"/api/v1/articles/{old.key}/").json()["comments_open"] is False

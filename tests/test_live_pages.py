@@ -81,6 +81,8 @@ def test_second_browser_sees_the_new_comment_live(server, launch_browser, articl
     set_server_password(writer)
     browser = launch_browser()
     reading = browser.new_page()
+    streams = []
+    reading.on("request", lambda r: streams.append(r.url) if "/events/" in r.url else None)
     reading.goto(f"{server}/articles/{article.key}/")
     expect(reading.locator("h2 [data-comment-count]")).to_have_text("1")
     reading.wait_for_timeout(300)  # the stream is open once its first count has arrived
@@ -100,6 +102,8 @@ def test_second_browser_sees_the_new_comment_live(server, launch_browser, articl
     expect(button).to_have_text("1 new comment — show")
     print(f"count updated in the reading browser {1000 * (time.monotonic() - posted_at):.0f} ms after submit")
     assert reading.locator(".thread").inner_text().count("Live from the second browser.") == 0  # not moved
+
+    assert len(streams) == 1  # the widget and the count script share one stream per page
 
     button.click()
     expect(reading.locator(".thread")).to_contain_text("Live from the second browser.")

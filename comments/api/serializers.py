@@ -85,6 +85,9 @@ class CommentSerializer(serializers.ModelSerializer):
 
 
 class ArticleSerializer(serializers.ModelSerializer):
+    # Whether a reader can comment now: also false once COMMENTS_CLOSE_AFTER_DAYS has passed.
+    comments_open = serializers.BooleanField(source="accepts_comments", read_only=True)
+
     class Meta:
         model = Article
         fields = ["key", "title", "url", "published_at", "comments_open", "comment_count"]

@@ -17,6 +17,17 @@
     });
   }
 
+  if (section.commentsWidget) {
+    /* The widget (loaded first) follows the stream itself: one stream per page. Here we only
+     * keep the counts current by polling while its stream is not connected. */
+    var sync = function () {
+      if (section.getAttribute("data-live") === "connected") stopPolling(); else startPolling();
+    };
+    new MutationObserver(sync).observe(section, { attributes: true, attributeFilter: ["data-live"] });
+    setTimeout(sync, 3000);  // no stream at all: no EventSource, or the widget could not start
+    return;
+  }
+
   var button = document.createElement("button");
   button.type = "button";
   button.className = "new-comments";
