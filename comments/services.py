@@ -47,6 +47,10 @@ def check_body(body) -> tuple[str, str]:
         raise InvalidComment(
             "The comment contains a null character.", fields={"body": ["Null characters are not allowed."]}
         )
+    try:
+        body.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no database can store it
+        raise InvalidComment("The comment is not valid text.", fields={"body": ["Invalid characters."]}) from None
     text = normalize_text(body)
     if not text:
         raise InvalidComment("Write something before posting.", fields={"body": ["This field may not be blank."]})
@@ -387,10 +391,13 @@ def ban_reader(*, reader: Reader, moderator: Reader, reason: str, until: datetim
 
 @transaction.atomic
 def hide_reader_comments(*, reader: Reader, moderator: Reader, reason: str = "") -> int:
-    """Reject every approved or pending comment of ``reader``; returns how many."""
+    """Reject every approved or pending comment of ``reader``; returns how many.
+
+    Comments the reader already deleted are left as they are: nobody sees them anyway.
+    """
     hidden = 0
     for comment in Comment.objects.select_for_update().select_related("article", "author").filter(
-        author=reader, status__in=[Status.APPROVED, Status.PENDING]
+        author=reader, status__in=[Status.APPROVED, Status.PENDING], is_deleted=False
     ):
         _transition(comment, status=Status.REJECTED, actor=moderator, action=Action.HIDE_BY_BAN, reason=reason)
         hidden += 1

@@ -281,6 +281,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "comments.api.exceptions.api_exception_handler",
+    # Behind a load balancer, the number of proxies in X-Forwarded-For that anonymous throttles
+    # skip to find the client's address (unset: REMOTE_ADDR).
+    "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None,
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("THROTTLE_ANON", "600/min"),
         "user": os.environ.get("THROTTLE_USER", "1200/min"),

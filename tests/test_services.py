@@ -233,3 +233,19 @@ def test_deleting_a_reader_outright_keeps_the_counts_exact(article, post, reader
     assert_counts_exact(article)
     top.refresh_from_db()
     assert top.reply_count == 0
+
+
+def test_lone_surrogates_are_refused(article, post):
+    with pytest.raises(InvalidComment):
+        post(article, "broken \ud800 text")
+    assert Comment.objects.count() == 0
+
+
+def test_ban_and_hide_leaves_already_deleted_comments_alone(article, post, reader, moderator):
+    kept_deleted = post(article, "deleted earlier")
+    services.delete_comment(comment=kept_deleted, actor=reader)
+    post(article, "visible")
+    assert services.hide_reader_comments(reader=reader, moderator=moderator) == 1
+    kept_deleted.refresh_from_db()
+    assert kept_deleted.status == Comment.Status.APPROVED
+    assert_counts_exact(article)
