@@ -31,6 +31,10 @@ from comments.models import (
     Reader,
 )
 
+admin.site.site_header = "The Daily Comment · moderation desk"
+admin.site.site_title = "Moderation desk"
+admin.site.index_title = "What waits for you"
+
 STATUS_COLORS = {
     Comment.Status.PENDING: "#b45309",
     Comment.Status.APPROVED: "#15803d",
