@@ -174,14 +174,15 @@ class ArticleFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         articles = self.candidates()
-        if self.value() and self.value().isdigit() and all(str(a.pk) != self.value() for a in articles):
-            articles += list(Article.objects.filter(pk=self.value()))
+        value = self.value()
+        if value and value.isascii() and value.isdigit() and all(str(a.pk) != value for a in articles):
+            articles += list(Article.objects.filter(pk=value))
         return [(str(a.pk), self.label(a)) for a in articles]
 
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
-        if not self.value().isdigit():
+        if not (self.value().isascii() and self.value().isdigit()):
             raise IncorrectLookupParameters(self.value())
         return queryset.filter(article_id=self.value())
 
@@ -552,6 +553,17 @@ class ArticleAdmin(admin.ModelAdmin):
     readonly_fields = ("comment_count", "comments_open", "premoderation")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ("close_comments", "open_comments", "premoderate_on", "premoderate_off", "premoderate_default")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key is the CMS's identifier: the CMS and every page and stream know the article by it.
+        return (*self.readonly_fields, "key") if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        """Through the same upsert the CMS uses (one write path); the count is never touched."""
+        article, _ = services.upsert_article(
+            key=obj.key, title=obj.title, url=obj.url, published_at=obj.published_at, body=obj.body
+        )
+        obj.pk = article.pk
 
     @admin.display(description="accepts comments", boolean=True)
     def accepting(self, article):

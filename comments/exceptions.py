@@ -40,6 +40,17 @@ class EditWindowClosed(CommentsError):
     status = 403
 
 
+class PostingTooFast(CommentsError):
+    """The reader hit a rate limit on the pages (the API answers DRF's 429 itself)."""
+
+    code = "throttled"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class RejectedByModeration(CommentsError):
     """A banned word rejected the comment outright; nothing was saved."""
 

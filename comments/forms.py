@@ -34,7 +34,7 @@ class CommentForm(forms.Form):
         strip=False,
         error_messages={"required": "Write something before posting."},
     )
-    parent = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -107,7 +107,7 @@ def _comment_payload(comment_id: int) -> dict | None:
     comment = Comment.objects.select_related("article", "author").filter(pk=comment_id).first()
     if comment is None or not comment.is_visible:
         return None
-    node = selectors.comment_with_replies(comment, viewer=None)
+    node = selectors.shown_comment(comment, viewer=None)
     return None if node is None else dict(CommentSerializer(node).data)
 
 

@@ -88,14 +88,18 @@ def _apply_visibility_change(comment: Comment, *, was_visible: bool) -> None:
 
     Runs inside the caller's transaction: one UPDATE with F() per counter, so concurrent
     writers never lose an increment. Events go out after the commit.
+
+    Lock order, the same in every write: the comment, then its parent, then the article. Posting
+    a reply locks the parent first too, so two writers in one thread never wait on each other
+    in opposite orders (a deadlock on PostgreSQL).
     """
     now_visible = comment.is_visible
     if was_visible == now_visible:
         return
     delta = 1 if now_visible else -1
-    Article.objects.filter(pk=comment.article_id).update(comment_count=F("comment_count") + delta)
     if comment.parent_id:
         Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") + delta)
+    Article.objects.filter(pk=comment.article_id).update(comment_count=F("comment_count") + delta)
     article_id, comment_id = comment.article_id, comment.pk
     transaction.on_commit(
         lambda: live.visibility_changed(article_id=article_id, comment_id=comment_id, visible=now_visible)
@@ -109,9 +113,17 @@ def uncount_removed_comment(comment: Comment) -> None:
     deletes accounts or articles outright.
     """
     if comment.is_visible:
-        Article.objects.filter(pk=comment.article_id).update(comment_count=F("comment_count") - 1)
         if comment.parent_id:
             Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") - 1)
+        Article.objects.filter(pk=comment.article_id).update(comment_count=F("comment_count") - 1)
+
+
+def uncount_removed_like_or_flag(row: Like | Flag) -> None:
+    """A reader's like or open flag was deleted with the reader: take it off the comment's counter."""
+    if isinstance(row, Like):
+        Comment.objects.filter(pk=row.comment_id).update(like_count=F("like_count") - 1)
+    elif row.resolved_at is None:
+        Comment.objects.filter(pk=row.comment_id).update(open_flag_count=F("open_flag_count") - 1)
 
 
 def _log(action: str, *, actor=None, comment: Comment | None = None, reader=None, article=None,
@@ -129,8 +141,8 @@ def _log(action: str, *, actor=None, comment: Comment | None = None, reader=None
 
 
 def _locked(comment: Comment) -> Comment:
-    """Re-read ``comment`` with its row locked for the rest of the transaction."""
-    return Comment.objects.select_for_update().select_related("article", "author").get(pk=comment.pk)
+    """Re-read ``comment`` with its row (only its row: ``of=self``) locked for the transaction."""
+    return Comment.objects.select_for_update(of=("self",)).select_related("article", "author").get(pk=comment.pk)
 
 
 # --- Posting, editing, deleting -----------------------------------------------------------------
@@ -144,20 +156,21 @@ class _Placement:
     depth: int
 
 
+def _parent_unavailable() -> InvalidComment:
+    # One answer whether the parent is unknown, hidden or on another article, so that replying
+    # cannot be used to probe which hidden comments exist.
+    return InvalidComment(
+        "The comment you replied to is not available on this article.",
+        fields={"parent": ["Not a visible comment of this article."]},
+    )
+
+
 def _placement(*, article: Article, parent: Comment | None) -> _Placement:
     """Where a reply goes: under ``parent``, or beside it when it is at the deepest level."""
     if parent is None:
         return _Placement(None, None, None, 0)
-    if parent.article_id != article.pk:
-        raise InvalidComment(
-            "You can only reply to a comment on the same article.",
-            fields={"parent": ["This comment belongs to another article."]},
-        )
-    if not parent.is_visible:
-        raise InvalidComment(
-            "The comment you replied to is no longer available.",
-            fields={"parent": ["Not a visible comment."]},
-        )
+    if parent.article_id != article.pk or not parent.is_visible:
+        raise _parent_unavailable()
     root = parent.root if parent.root_id else parent
     if parent.depth >= conf.max_depth():
         # Attach beside the answered comment so the thread stops nesting deeper.
@@ -166,8 +179,9 @@ def _placement(*, article: Article, parent: Comment | None) -> _Placement:
 
 
 @transaction.atomic
-def post_comment(*, article: Article, author: Reader, body, parent: Comment | None = None) -> Comment:
-    """Post a comment or a reply; approved at once unless a moderation rule holds it.
+def post_comment(*, article: Article, author: Reader, body, parent: Comment | int | None = None) -> Comment:
+    """Post a comment or a reply (``parent``: the comment or its id); approved at once unless a
+    moderation rule holds it.
 
     Raises InvalidComment (body, parent), CommentsClosed, ReaderBanned, NotPermitted or
     RejectedByModeration; on any of them nothing is saved. Locks the parent row.
@@ -175,9 +189,10 @@ def post_comment(*, article: Article, author: Reader, body, parent: Comment | No
     check_can_comment(reader=author, article=article)
     text, html = check_body(body)
     if parent is not None:
-        parent = Comment.objects.select_for_update().filter(pk=parent.pk).first()
+        parent_id = parent if isinstance(parent, int) else parent.pk
+        parent = Comment.objects.select_for_update().filter(pk=parent_id).first()
         if parent is None:
-            raise InvalidComment("The comment you replied to does not exist.", fields={"parent": ["Unknown comment."]})
+            raise _parent_unavailable()
     place = _placement(article=article, parent=parent)
     decision = moderation.decide_new_comment(article=article, author=author, body=text)
     if decision.refused:
@@ -396,7 +411,7 @@ def hide_reader_comments(*, reader: Reader, moderator: Reader, reason: str = "")
     Comments the reader already deleted are left as they are: nobody sees them anyway.
     """
     hidden = 0
-    for comment in Comment.objects.select_for_update().select_related("article", "author").filter(
+    for comment in Comment.objects.select_for_update(of=("self",)).select_related("article", "author").filter(
         author=reader, status__in=[Status.APPROVED, Status.PENDING], is_deleted=False
     ):
         _transition(comment, status=Status.REJECTED, actor=moderator, action=Action.HIDE_BY_BAN, reason=reason)

@@ -1,11 +1,12 @@
 """Keep the cached banned-word list in step with the table, whichever door changed it."""
 
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from comments import services
-from comments.models import BannedWord, Comment
+from comments.models import BannedWord, Comment, Flag, Like, Reader
 from comments.moderation import BANNED_WORDS_CACHE_KEY
 
 
@@ -18,3 +19,15 @@ def forget_banned_words(**kwargs):
 def uncount_hard_deleted_comment(instance: Comment, **kwargs):
     """Readers and articles deleted in the admin cascade to comments: keep the counts exact."""
     services.uncount_removed_comment(instance)
+
+
+def _deleted_with_a_reader(origin) -> bool:
+    return isinstance(origin, Reader) or (isinstance(origin, QuerySet) and origin.model is Reader)
+
+
+@receiver(post_delete, sender=Like)
+@receiver(post_delete, sender=Flag)
+def uncount_reaction_of_deleted_reader(instance, origin=None, **kwargs):
+    """Unliking moves the counter itself; only a reader's deletion needs this."""
+    if _deleted_with_a_reader(origin):
+        services.uncount_removed_like_or_flag(instance)

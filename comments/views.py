@@ -3,6 +3,8 @@
 Every form works without JavaScript; the widget (static/comments/widget.js) enhances them.
 """
 
+from math import ceil
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -15,7 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from comments import conf, selectors, services
-from comments.exceptions import CommentsError
+from comments.api.throttles import FlagThrottle, LikeThrottle, PostCommentThrottle
+from comments.exceptions import CommentsError, PostingTooFast
 from comments.forms import CommentForm, FlagForm
 from comments.models import Article, Comment
 
@@ -75,23 +78,21 @@ def post_comment(request, key: str):
     form = CommentForm(request.POST)
     parent_id = request.POST.get("parent") or None
     is_reply = bool(parent_id)
+    error = None
     if form.is_valid():
-        parent = None
-        if form.cleaned_data["parent"]:
-            parent = Comment.objects.filter(pk=form.cleaned_data["parent"]).first()
         try:
-            if form.cleaned_data["parent"] and parent is None:
-                form.add_error(None, "The comment you replied to does not exist.")
+            check_rate(request, PostCommentThrottle)
+            comment = services.post_comment(
+                article=article, author=request.user, body=form.cleaned_data["body"],
+                parent=form.cleaned_data["parent"],
+            )
+            if comment.is_pending:
+                messages.info(request, "Thanks! Your comment is awaiting moderation; only you can see it for now.")
             else:
-                comment = services.post_comment(
-                    article=article, author=request.user, body=form.cleaned_data["body"], parent=parent
-                )
-                if comment.is_pending:
-                    messages.info(request, "Thanks! Your comment is awaiting moderation; only you can see it for now.")
-                else:
-                    messages.success(request, "Your comment is published.")
-                return HttpResponseRedirect(_comment_url(comment))
-        except CommentsError as error:
+                messages.success(request, "Your comment is published.")
+            return HttpResponseRedirect(_comment_url(comment))
+        except CommentsError as refused:
+            error = refused
             form.add_error("body" if "body" in error.fields else None, error.message)
     reply_to = None
     if is_reply:
@@ -99,12 +100,27 @@ def post_comment(request, key: str):
             reply_to = int(parent_id)
         except (TypeError, ValueError):
             reply_to = None
-    return _article_page(
-        request, article, status=400,
+    response = _article_page(
+        request, article, status=error.status if error else 400,
         form=None if is_reply else form,
         reply_form=form if is_reply else None,
         reply_to=reply_to,
     )
+    return _with_retry_after(response, error)
+
+
+def check_rate(request, throttle_class) -> None:
+    """The API's per-reader write limits hold on the pages too: same scopes, same counters."""
+    throttle = throttle_class()
+    if not throttle.allow_request(request, None):
+        wait = max(1, ceil(throttle.wait() or 1))
+        raise PostingTooFast(f"You are going too fast. Please try again in {wait} seconds.", retry_after=wait)
+
+
+def _with_retry_after(response, error: CommentsError):
+    if isinstance(error, PostingTooFast):
+        response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _own_comment(request, pk: int) -> Comment:
@@ -147,6 +163,7 @@ def delete_comment(request, pk: int):
 def like_comment(request, pk: int):
     comment = get_object_or_404(Comment.objects.select_related("article"), pk=pk)
     try:
+        check_rate(request, LikeThrottle)
         if request.POST.get("action") == "unlike":
             services.unlike_comment(comment=comment, reader=request.user)
         else:
@@ -167,6 +184,7 @@ def flag_comment(request, pk: int):
     if request.method == "POST":
         if form.is_valid():
             try:
+                check_rate(request, FlagThrottle)
                 _, created = services.flag_comment(
                     comment=comment, reader=request.user,
                     reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],

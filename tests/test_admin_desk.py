@@ -183,7 +183,7 @@ def test_close_and_reopen_comments_on_an_article(desk, client, article, post, re
     assert "Before closing." in page
     assert 'id="comment-form"' not in page and "Post reply" not in page
     response = client.post(f"/articles/{article.key}/comments/", {"body": "Sneaking in."})
-    assert response.status_code == 400 and "Comments are closed" in response.content.decode()
+    assert response.status_code == 403 and "Comments are closed" in response.content.decode()
     assert Comment.objects.count() == 1
 
     client.force_login(desk_moderator)

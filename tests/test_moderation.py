@@ -129,7 +129,7 @@ def test_banned_reader_posting_on_the_page_gets_the_message_and_nothing_is_saved
     services.ban_reader(reader=reader, moderator=moderator, reason="Insults")
     client.force_login(reader)
     response = client.post(f"/articles/{article.key}/comments/", {"body": "Let me post."})
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert "You are banned from commenting. Reason: Insults" in response.content.decode()
     assert not Comment.objects.exists()
 

@@ -87,11 +87,11 @@ def test_reply_to_a_comment_of_another_article_is_refused_on_the_page(client, ar
     client.force_login(reader)
     response = client.post(f"/articles/{article.key}/comments/", {"body": "sneaky", "parent": elsewhere.pk})
     assert response.status_code == 400
-    assert "same article" in response.content.decode()
+    assert "not available on this article" in response.content.decode()
     assert not Comment.objects.filter(body="sneaky").exists()
 
 
-@pytest.mark.parametrize("parent", ["abc", "999999", "-1"])
+@pytest.mark.parametrize("parent", ["abc", "999999", "-1", "99999999999999999999999"])
 def test_malformed_or_unknown_parent_is_refused_on_the_page(client, article, reader, parent):
     client.force_login(reader)
     response = client.post(f"/articles/{article.key}/comments/", {"body": "hello", "parent": parent})
@@ -105,7 +105,7 @@ def test_reply_to_hidden_comment_is_refused_on_the_page(client, article, reader,
     client.force_login(reader)
     response = client.post(f"/articles/{article.key}/comments/", {"body": "reply", "parent": hidden.pk})
     assert response.status_code == 400
-    assert "no longer available" in response.content.decode()
+    assert "not available on this article" in response.content.decode()
 
 
 def test_closed_article_shows_thread_read_only_and_refuses_posts(client, make_article, reader, post):
@@ -116,7 +116,7 @@ def test_closed_article_shows_thread_read_only_and_refuses_posts(client, make_ar
     html = page(client, closed).content.decode()
     assert "Comments are closed" in html and "before closing" in html and 'name="body"' not in html
     response = client.post(f"/articles/{closed.key}/comments/", {"body": "late"})
-    assert response.status_code == 400 and "closed" in response.content.decode()
+    assert response.status_code == 403 and "closed" in response.content.decode()
     assert not Comment.objects.filter(body="late").exists()
 
 
@@ -228,3 +228,18 @@ def test_csrf_failure_under_api_is_json(rf):
     response = csrf_failure(rf.post("/api/v1/anything/"))
     assert response.status_code == 403 and response["Content-Type"] == "application/json"
     assert json.loads(response.content)["code"] == "csrf_failed"
+
+
+def test_posting_from_the_page_shares_the_api_rate_limit(client, article, reader, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "post_comment": "2/min"},
+    }
+    client.force_login(reader)
+    for n in range(2):
+        assert client.post(f"/articles/{article.key}/comments/", {"body": f"ok {n}"}).status_code == 302
+    response = client.post(f"/articles/{article.key}/comments/", {"body": "one too many"})
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    html = response.content.decode()
+    assert "going too fast" in html and "one too many" in html  # the text is kept
+    assert Comment.objects.count() == 2

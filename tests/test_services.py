@@ -249,3 +249,17 @@ def test_ban_and_hide_leaves_already_deleted_comments_alone(article, post, reade
     kept_deleted.refresh_from_db()
     assert kept_deleted.status == Comment.Status.APPROVED
     assert_counts_exact(article)
+
+
+def test_deleting_a_reader_outright_takes_back_their_likes_and_open_flags(article, post, reader, make_reader):
+    comment = post(article, "liked and flagged")
+    fan = make_reader()
+    services.like_comment(comment=comment, reader=fan)
+    services.flag_comment(comment=comment, reader=fan, reason="other")
+    services.like_comment(comment=comment, reader=make_reader())
+    fan.delete()
+    comment.refresh_from_db()
+    assert (comment.like_count, comment.open_flag_count) == (1, 0)
+    services.unlike_comment(comment=comment, reader=make_reader())  # nothing to take back: unchanged
+    comment.refresh_from_db()
+    assert comment.like_count == 1

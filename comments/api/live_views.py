@@ -96,7 +96,7 @@ def _visible_count(key: str) -> int | None:
 def _resume_after(request) -> int | None:
     """The Last-Event-ID header, or ``last_event_id`` for EventSource polyfills; garbage is ignored."""
     value = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 @csrf_exempt  # read-only: other methods get a JSON 405, not the HTML CSRF page

@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Q
 from rest_framework import serializers
@@ -69,7 +69,7 @@ def _parse_value(field: str, value):
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             raise ValueError(field)
-        return parsed
+        return parsed.astimezone(UTC)  # OverflowError at the ends of the calendar: invalid
     if type(value) is not int or not 0 <= value < 2**63:
         raise ValueError(field)
     return value

@@ -28,7 +28,6 @@ from comments.api.serializers import (
     LikeSerializer,
 )
 from comments.api.throttles import AnonThrottle, FlagThrottle, LikeThrottle, PostCommentThrottle, ReaderThrottle
-from comments.exceptions import InvalidComment
 from comments.models import ARTICLE_KEY_PATTERN, Article, Comment
 
 ERRORS = {
@@ -148,14 +147,9 @@ class ArticleCommentsView(ApiView):
     def post(self, request, key: str):
         article = get_object_or_404(Article, key=key)
         data = validated(CommentInputSerializer, request.data)
-        parent = None
-        if data.get("parent") is not None:
-            parent = Comment.objects.filter(pk=data["parent"]).first()
-            if parent is None:
-                raise InvalidComment(
-                    "The comment you replied to does not exist.", fields={"parent": ["Not a visible comment."]}
-                )
-        comment = services.post_comment(article=article, author=request.user, body=data["body"], parent=parent)
+        comment = services.post_comment(
+            article=article, author=request.user, body=data["body"], parent=data.get("parent")
+        )
         return Response(render_comment(comment, request), status=status.HTTP_201_CREATED)
 
 
