@@ -110,7 +110,7 @@ def ban_readers_page(modeladmin, request, readers, *, action: str):
     if form.is_bound and form.is_valid() and readers:
         hide = form.cleaned_data["hide_comments"]
         hidden = Comment.objects.filter(
-            author__in=readers, status__in=[Comment.Status.APPROVED, Comment.Status.PENDING]
+            author__in=readers, status__in=[Comment.Status.APPROVED, Comment.Status.PENDING], is_deleted=False
         ).count() if hide else 0
         for reader in readers:
             services.ban_reader(

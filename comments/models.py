@@ -98,7 +98,10 @@ class Article(models.Model):
         days = conf.close_after_days()
         if days is None:
             return True
-        return timezone.now() < self.published_at + timezone.timedelta(days=days)
+        try:
+            return timezone.now() < self.published_at + timezone.timedelta(days=days)
+        except OverflowError:  # published near the end of the calendar: not closed by age yet
+            return True
 
 
 class Comment(models.Model):

@@ -4,6 +4,14 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+# How top-level comments can be sorted: the keys of each order, most significant first, "-" for
+# descending. The pages and the API's cursor pagination both use these.
+SORT_ORDERS = {
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "top": ("-like_count", "-created_at", "-id"),
+}
+
 
 def visible_q(prefix: str = "") -> Q:
     """Visible to everyone and counted: approved and not deleted."""
@@ -26,9 +34,6 @@ class CommentQuerySet(models.QuerySet):
 
     def roots(self):
         return self.filter(parent__isnull=True)
-
-    def pending(self):
-        return self.filter(status="pending", is_deleted=False)
 
     def visible_to(self, reader):
         """What ``reader`` may see: visible comments, plus their own pending ones."""
@@ -64,12 +69,7 @@ class CommentQuerySet(models.QuerySet):
         )
 
     def sorted_by(self, sort: str):
-        orders = {
-            "newest": ("-created_at", "-id"),
-            "oldest": ("created_at", "id"),
-            "top": ("-like_count", "-created_at", "-id"),
-        }
-        return self.order_by(*orders[sort])
+        return self.order_by(*SORT_ORDERS[sort])
 
 
 class FlagQuerySet(models.QuerySet):

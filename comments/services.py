@@ -458,7 +458,8 @@ def set_reader_display_name(*, reader: Reader, display_name: str) -> Reader:
 
 @transaction.atomic
 def upsert_article(*, key: str, title: str, url: str = "", published_at: datetime | None = None,
-                   comments_open: bool | None = None, body: str | None = None) -> tuple[Article, bool]:
+                   comments_open: bool | None = None, body: str | None = None,
+                   actor: Reader | None = None) -> tuple[Article, bool]:
     """Create or update the article the CMS knows as ``key``; returns (article, created).
 
     Fields left as None keep their stored value on update; an unchanged article is not written.
@@ -483,6 +484,9 @@ def upsert_article(*, key: str, title: str, url: str = "", published_at: datetim
         for name in changed:
             setattr(article, name, defaults[name])
         article.save(update_fields=[*changed, "updated_at"])
+    if "comments_open" in changed:  # opening and closing are in the log whichever door did it
+        _log(Action.OPEN if article.comments_open else Action.CLOSE, actor=actor, article=article,
+             reason="by the CMS")
     return article, False
 
 

@@ -21,8 +21,9 @@ from comments.api.throttles import FlagThrottle, LikeThrottle, PostCommentThrott
 from comments.exceptions import CommentsError, PostingTooFast
 from comments.forms import CommentForm, FlagForm
 from comments.models import Article, Comment
+from comments.querysets import SORT_ORDERS
 
-SORTS = {"newest": "Newest", "oldest": "Oldest", "top": "Top"}
+SORTS = {sort: sort.title() for sort in SORT_ORDERS}  # value: label
 
 
 @require_GET

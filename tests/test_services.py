@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from comments import services
 from comments.exceptions import CommentsClosed, EditWindowClosed, InvalidComment, NotPermitted, ReaderBanned
-from comments.models import Article, Comment
+from comments.models import Article, Comment, ModerationLogEntry
 
 
 def visible_count(article) -> int:
@@ -263,3 +263,9 @@ def test_deleting_a_reader_outright_takes_back_their_likes_and_open_flags(articl
     services.unlike_comment(comment=comment, reader=make_reader())  # nothing to take back: unchanged
     comment.refresh_from_db()
     assert comment.like_count == 1
+
+
+def test_closing_through_the_cms_upsert_is_logged(article, moderator):
+    services.upsert_article(key=article.key, title=article.title, comments_open=False, actor=moderator)
+    entry = ModerationLogEntry.objects.get(article=article)
+    assert (entry.action, entry.actor) == ("close", moderator)

@@ -17,12 +17,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.utils.urls import replace_query_param
 
-# The sort keys of each order, most significant first; "-" means descending.
-SORT_KEYS = {
-    "newest": ("-created_at", "-id"),
-    "oldest": ("created_at", "id"),
-    "top": ("-like_count", "-created_at", "-id"),
-}
+from comments.querysets import SORT_ORDERS as SORT_KEYS
+
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
 

@@ -106,7 +106,9 @@ class ArticleDetailView(ApiView):
         },
     )
     def put(self, request, key: str):
-        article, created = services.upsert_article(key=key, **validated(ArticleInputSerializer, request.data))
+        article, created = services.upsert_article(
+            key=key, actor=request.user, **validated(ArticleInputSerializer, request.data)
+        )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(ArticleSerializer(article).data, status=code)
 
