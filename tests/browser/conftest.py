@@ -15,6 +15,7 @@ cookies work over plain HTTP here.
 import http.server
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -134,6 +135,8 @@ def _serve_embed_page(directory: Path, port: int, server_url: str):
     """docs/embed-demo.html on a second origin, pointed at the server under test."""
     directory.mkdir()
     page = (ROOT / "docs" / "embed-demo.html").read_text().replace("http://127.0.0.1:8000", server_url)
+    # The news site's own favicon is not ours to test: without one Chromium logs a 404.
+    page = page.replace("<head>", '<head><link rel="icon" href="data:,">', 1)
     (directory / "embed-demo.html").write_text(page)
     handler = partial(_QuietHandler, directory=str(directory))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -188,9 +191,14 @@ def signed_in_states(browser, server, tmp_path_factory):
 @pytest.fixture
 def new_page(browser, server, signed_in_states):
     """``new_page(as_email=None, **context_options)``: a page in a fresh context, which fails
-    the test on any JavaScript dialog or page error (a hostile comment must never run)."""
+    the test on any JavaScript dialog or page error (a hostile comment must never run), and on
+    any console error: a CSP violation, a 404, a failed request.
+
+    A test that provokes an error on purpose (a refused post, a wrong password) says so with
+    ``new_page.allow_console(regex)``; only matching console errors are then let through."""
     contexts = []
     problems = []
+    allowed = []
 
     def make(as_email: str | None = None, **options):
         options.setdefault("viewport", {"width": 1280, "height": 900})
@@ -207,11 +215,16 @@ def new_page(browser, server, signed_in_states):
 
         page.on("dialog", on_dialog)
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("console", lambda message: problems.append(
+            f"console error: {message.text} at {message.location.get('url', '')}"
+        ) if message.type == "error" else None)
         return page
 
+    make.allow_console = lambda pattern: allowed.append(re.compile(pattern))
     yield make
     for context in contexts:
         context.close()
+    problems = [p for p in problems if not (p.startswith("console error:") and any(a.search(p) for a in allowed))]
     assert not problems, problems
 
 

@@ -242,6 +242,7 @@ def test_second_reader_sees_live_count_new_comments_notice_and_removal(new_page,
 
 
 def test_banned_reader_is_told_why(new_page, server):
+    new_page.allow_console(r"status of 403 .* at \S+/api/v1/articles/browser-errors/comments/$")
     page = open_article(new_page(DAN), server, "browser-errors")
     page.get_by_label("Your comment").fill("Let me back in.")
     page.get_by_role("button", name="Post comment").click()
@@ -256,6 +257,7 @@ def test_closed_article_shows_a_notice_instead_of_a_form(new_page, server):
 
 
 def test_validation_and_throttling_messages(new_page, server):
+    new_page.allow_console(r"status of (400|429) .* at \S+/api/v1/articles/browser-errors/comments/$")
     page = open_article(new_page(ANI), server, "browser-errors")
     error = page.locator(".cw-compose .cw-error")
     page.get_by_role("button", name="Post comment").click()
@@ -327,6 +329,8 @@ def test_draft_typed_before_the_widget_starts_is_kept(new_page, server):
 def test_widget_embedded_on_another_origin_signs_in_and_posts(new_page, server):
     """Chromium blocks third-party cookies, so the embedded widget signs in with allauth's
     app API and a session token; the reader stays signed in on that site across reloads."""
+    # the wrong password (400), and allauth's 401 that confirms the signed-out session
+    new_page.allow_console(r"status of (400|401) .* at \S+/_allauth/app/v1/auth/(login|session)$")
     page = new_page()
     page.goto(f"{server.embed_origin}/embed-demo.html")
     assert page.evaluate("location.origin") != server.url
