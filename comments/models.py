@@ -175,7 +175,8 @@ class Comment(models.Model):
         return f"Comment {self.pk} by {self.author} on {self.article}"
 
     def get_absolute_url(self) -> str:
-        return f"{self.article.get_absolute_url()}#comment-{self.pk}"
+        """The permalink: it redirects to the page of the article's thread that shows this comment."""
+        return reverse("comments:comment", kwargs={"pk": self.pk})
 
     @property
     def is_visible(self) -> bool:

@@ -91,6 +91,15 @@ def article_thread(article: Article, *, viewer, sort: str = "newest") -> list[Co
     return _attach_subtrees(roots, descendants, viewer=viewer)
 
 
+def thread_page_number(comment: Comment, *, viewer, page_size: int) -> int:
+    """Which page of the article page (newest first) shows ``comment``'s thread: one query."""
+    root = comment.root or comment
+    newer = shown_roots(comment.article, viewer=viewer).filter(
+        Q(created_at__gt=root.created_at) | Q(created_at=root.created_at, pk__gt=root.pk)
+    )
+    return newer.count() // page_size + 1
+
+
 def comment_with_replies(comment: Comment, *, viewer) -> Comment | None:
     """One comment and its shown subtree, or None if ``viewer`` may not see it."""
     thread_root = comment.root_id or comment.pk

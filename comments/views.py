@@ -67,7 +67,20 @@ def article_detail(request, key: str):
 
 
 def _comment_url(comment: Comment) -> str:
-    return f"{comment.article.get_absolute_url()}#comment-{comment.pk}"
+    return comment.get_absolute_url()
+
+
+@require_GET
+def comment_permalink(request, pk: int):
+    """A comment's lasting address: the page of its article that shows its thread, at the comment.
+
+    Links and redirects after liking, editing or reporting come here, so a reader on page 3
+    lands back on page 3 and not on the newest comments.
+    """
+    comment = get_object_or_404(Comment.objects.select_related("article", "root"), pk=pk)
+    page = selectors.thread_page_number(comment, viewer=request.user, page_size=conf.page_size())
+    query = f"?page={page}" if page > 1 else ""
+    return HttpResponseRedirect(f"{comment.article.get_absolute_url()}{query}#comment-{comment.pk}")
 
 
 @require_POST

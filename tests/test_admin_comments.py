@@ -208,7 +208,7 @@ def test_change_page_shows_thread_context_flags_and_the_link(desk, article, post
     assert "The parent comment." in page and "A reply below it." in page
     assert "Off topic by Boris" in page and "Not about ministers" in page
     assert "The comment &lt;b&gt;itself&lt;/b&gt;." in page  # as typed, escaped
-    assert f"/articles/{article.key}/#comment-{comment.pk}" in page
+    assert f"/comments/{comment.pk}/" in page  # the permalink, which finds the page of its thread
     for action in ("approve", "reject", "mark_spam", "ban_author"):
         assert f'value="{action}"' in page
     # Comments are read-only: no form field, no save button.

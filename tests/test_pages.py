@@ -54,7 +54,7 @@ def test_signed_in_reader_comments_and_replies(client, article, reader, other_re
     client.force_login(reader)
     response = client.post(f"/articles/{article.key}/comments/", {"body": "My view"})
     comment = Comment.objects.get(body="My view")
-    assert response.status_code == 302 and response["Location"].endswith(f"#comment-{comment.pk}")
+    assert response.status_code == 302 and response["Location"] == f"/comments/{comment.pk}/"
     theirs = post(article, "Their view", author=other_reader)
     client.post(f"/articles/{article.key}/comments/", {"body": "A reply", "parent": theirs.pk})
     reply = Comment.objects.get(body="A reply")
@@ -243,3 +243,26 @@ def test_posting_from_the_page_shares_the_api_rate_limit(client, article, reader
     html = response.content.decode()
     assert "going too fast" in html and "one too many" in html  # the text is kept
     assert Comment.objects.count() == 2
+
+
+def test_comment_permalink_lands_on_the_page_that_shows_its_thread(client, article, post, other_reader, settings):
+    settings.COMMENTS_PAGE_SIZE = 2
+    oldest = post(article, "the oldest")
+    reply = post(article, "a reply to the oldest", parent=oldest, author=other_reader)
+    for n in range(4):
+        post(article, f"newer {n}")
+    response = client.get(f"/comments/{reply.pk}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"{article.get_absolute_url()}?page=3#comment-{reply.pk}"
+    assert f'id="comment-{reply.pk}"' in client.get(response["Location"]).content.decode()
+    newest = Comment.objects.filter(article=article).order_by("-id").first()
+    assert client.get(f"/comments/{newest.pk}/")["Location"] == f"{article.get_absolute_url()}#comment-{newest.pk}"
+
+
+def test_liking_on_an_older_page_returns_to_that_page(client, article, post, other_reader, settings):
+    settings.COMMENTS_PAGE_SIZE = 1
+    old = post(article, "old")
+    post(article, "new")
+    client.force_login(other_reader)
+    response = client.post(f"/comments/{old.pk}/like/", follow=True)
+    assert response.redirect_chain[-1][0].endswith(f"?page=2#comment-{old.pk}")
