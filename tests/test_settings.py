@@ -44,12 +44,22 @@ def test_development_secret_key_is_generated_once_into_an_ignored_file(tmp_path)
     assert ignored.returncode == 0
 
 
-def test_sqlite_runs_in_wal_mode_with_immediate_transactions(db):
-    from django.db import connection
+def test_embedded_sqlite_runs_in_wal_mode_with_immediate_transactions(tmp_path, django_db_blocker):
+    """The embedded default's options, checked on a fresh SQLite file whatever DATABASE_URL says."""
+    from django.conf import settings
+    from django.db.backends.sqlite3.base import DatabaseWrapper
 
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA journal_mode")
-        assert cursor.fetchone()[0] == "wal"
-    assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    wrapper = DatabaseWrapper({
+        **settings.DATABASES["default"], "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(tmp_path / "embedded.sqlite3"), "OPTIONS": settings.SQLITE_OPTIONS,
+        "TIME_ZONE": None, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False, "AUTOCOMMIT": True,
+    })
+    try:
+        with django_db_blocker.unblock(), wrapper.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"
+            cursor.execute("PRAGMA busy_timeout")
+            assert cursor.fetchone()[0] >= 5000
+        assert wrapper.transaction_mode == "IMMEDIATE"
+    finally:
+        wrapper.close()
