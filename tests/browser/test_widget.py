@@ -55,6 +55,17 @@ def top_level_bodies(page) -> list[str]:
     return page.locator(".cw-thread > .cw-comment > .cw-main .cw-body").all_inner_texts()
 
 
+def make_article(server, key: str, code: str = "") -> dict:
+    """A fresh article for one test; ``code`` may post to ``article`` and bind ``result``."""
+    return server.data(
+        "from comments import services\n"
+        "from comments.models import Reader\n"
+        "def by(name): return Reader.objects.get(username=name)\n"
+        f"article = services.upsert_article(key={key!r}, title='Browser test: {key}', body='Text.')[0]\n"
+        "result = {}\n" + code
+    )
+
+
 # --- accounts -------------------------------------------------------------------------------------
 
 
@@ -128,6 +139,14 @@ def test_edit_then_delete_own_comment(new_page, server):
     edited = comment(page, "First draft, corrected.")
     expect(edited.locator(".cw-edited")).to_have_text("(edited)")
     expect(edited).to_be_focused()
+
+    main(edited).get_by_role("button", name="Delete").focus()
+    page.keyboard.press("Enter")
+    expect(slot(edited).get_by_role("button", name="Cancel")).to_be_focused()  # the safe choice first
+    page.keyboard.press("Enter")  # a second Enter cancels: nothing is deleted
+    expect(slot(edited).get_by_role("button")).to_have_count(0)
+    expect(main(edited).get_by_role("button", name="Delete")).to_be_focused()
+    expect(edited).to_be_visible()
 
     main(edited).get_by_role("button", name="Delete").click()
     slot(edited).get_by_role("button", name="Delete").click()
@@ -205,6 +224,51 @@ def test_sort_newest_oldest_top(new_page, server):
     assert top_level_bodies(page) == ["Sort comment 0", "Sort comment 1", "Sort comment 2"]
 
 
+def test_sort_order_comes_from_the_page_address(new_page, server):
+    page = new_page()
+    page.goto(article_url(server, "browser-sort") + "?sort=top")
+    expect(page.get_by_role("button", name="Top")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("button", name="Newest")).to_have_attribute("aria-pressed", "false")
+    expect(page.locator(".cw-thread > .cw-comment")).to_have_count(3)
+    assert top_level_bodies(page) == ["Sort comment 1", "Sort comment 2", "Sort comment 0"]
+
+
+def test_link_to_a_comment_beyond_the_first_page_shows_its_thread(new_page, server):
+    ids = make_article(server, "browser-deep", """
+first = services.post_comment(article=article, author=by('boris'), body='The oldest thread starts here.')
+reply = services.post_comment(article=article, author=by('ani'), parent=first, body='A reply in the oldest thread.')
+deep = services.post_comment(article=article, author=by('eve'), parent=reply, body='The linked reply, deep down.')
+lone = services.post_comment(article=article, author=by('ani'), body='The second oldest comment.')
+for n in range(22):
+    services.post_comment(article=article, author=by('boris'), body=f'Newer comment {n}')
+result = {'deep': deep.pk, 'lone': lone.pk}
+""")
+    page = new_page()
+    page.goto(article_url(server, "browser-deep") + f"#comment-{ids['deep']}")
+    linked = comment(page, "The linked reply, deep down.")
+    expect(linked).to_be_focused()
+    expect(linked).to_be_in_viewport()
+    # its whole thread, at the top, with a note saying why
+    thread = page.locator(".cw-thread > .cw-comment").first
+    expect(main(thread)).to_contain_text("The oldest thread starts here.")
+    expect(thread.locator(".cw-replies .cw-body")).to_have_text(["A reply in the oldest thread.", "The linked reply, deep down."])
+    expect(page.locator(".cw-linked-note")).to_be_visible()
+    expect(page.locator(".cw-thread > .cw-comment")).to_have_count(21)  # the first page, and the linked thread
+
+    page.goto(article_url(server, "browser-deep") + f"#comment-{ids['lone']}")
+    expect(comment(page, "The second oldest comment.")).to_be_focused()
+
+    # every page of the discussion shows each comment once
+    page.get_by_role("button", name="Show more comments").click()
+    expect(page.locator(".cw-thread > .cw-comment")).to_have_count(24)
+    expect(comment(page, "The oldest thread starts here.")).to_have_count(1)
+
+    # a link to a comment that is gone says so
+    new_page.allow_console(r"status of 404 .* at \S+/api/v1/comments/999999/$")
+    page.goto(article_url(server, "browser-deep") + "#comment-999999")
+    expect(page.locator(".cw-status")).to_have_text("The comment you followed a link to is no longer available.")
+
+
 def test_load_more_follows_the_cursor(new_page, server):
     page = open_article(new_page(), server, "browser-more")
     expect(page.locator(".cw-thread > .cw-comment")).to_have_count(20)
@@ -217,6 +281,12 @@ def test_load_more_follows_the_cursor(new_page, server):
 def test_second_reader_sees_live_count_new_comments_notice_and_removal(new_page, server):
     reader = open_article(new_page(), server, "browser-live")
     expect(reader.locator(".cw")).to_have_attribute("data-live", "connected")
+    # Both live regions are in the accessibility tree before anything is announced.
+    region = reader.locator("[aria-live=polite]:has(> button.new-comments)")
+    expect(region).to_have_count(1)
+    expect(reader.locator(".cw-status")).to_have_attribute("role", "status")
+    for live_region in (region, reader.locator(".cw-status")):
+        assert live_region.evaluate("el => getComputedStyle(el).display") != "none"
     writer = open_article(new_page(EVE), server, "browser-live")
     expect(count(reader)).to_have_text("0")
     expect(reader.locator(".cw-count")).to_have_attribute("aria-live", "polite")
@@ -236,6 +306,62 @@ def test_second_reader_sees_live_count_new_comments_notice_and_removal(new_page,
     slot(mine).get_by_role("button", name="Delete").click()
     expect(comment(reader, "Live from the press room.")).to_have_count(0)
     expect(count(reader)).to_have_text("0")
+
+
+def test_comment_posted_before_the_thread_arrives_is_announced(new_page, server):
+    """The server reads the thread, a comment is posted, and only then does the thread reach
+    the reader's browser: the stream's event waits and the notice appears."""
+    make_article(server, "browser-race-list")
+    reader = new_page()
+    held = []
+    reader.route("**/api/v1/articles/browser-race-list/comments/?*", lambda route: held.append(route))
+    reader.goto(article_url(server, "browser-race-list"))
+    expect(reader.locator("[data-comments-article]")).to_have_attribute("data-live", "connected")
+    for _ in range(50):
+        if held:
+            break
+        reader.wait_for_timeout(100)
+    assert len(held) == 1
+    stale = held[0].fetch()  # the thread as the server reads it now: empty
+
+    writer = open_article(new_page(EVE), server, "browser-race-list")
+    expect(post(writer, "Posted while the thread was on its way.")).to_be_focused()
+    reader.wait_for_function(
+        "document.querySelector('[data-comments-article]').commentsWidget.early.length > 0")
+    held[0].fulfill(response=stale)
+
+    notice = reader.get_by_role("button", name="1 new comment — show")
+    expect(notice).to_be_visible()
+    expect(count(reader)).to_have_text("1")
+    notice.click()
+    expect(comment(reader, "Posted while the thread was on its way.")).to_be_focused()
+
+
+def test_comment_posted_before_the_stream_opens_is_announced(new_page, server):
+    """The thread is drawn, a comment is posted, and only then does the stream open (a slow
+    proxy, say): the widget reads the newest comments again and offers the one it missed."""
+    make_article(server, "browser-race-stream")
+    reader = new_page()
+    held = []
+    reader.route("**/api/v1/articles/browser-race-stream/events/", lambda route: held.append(route))
+    open_article(reader, server, "browser-race-stream")
+    expect(reader.locator(".cw-empty")).to_contain_text("No comments yet.")
+    for _ in range(50):
+        if held:
+            break
+        reader.wait_for_timeout(100)
+    assert len(held) == 1 and reader.locator(".cw").get_attribute("data-live") is None
+
+    writer = open_article(new_page(EVE), server, "browser-race-stream")
+    expect(post(writer, "Posted before the stream opened.")).to_be_focused()
+    held[0].continue_()
+
+    expect(reader.locator(".cw")).to_have_attribute("data-live", "connected")
+    notice = reader.get_by_role("button", name="1 new comment — show")
+    expect(notice).to_be_visible()
+    expect(count(reader)).to_have_text("1")
+    notice.click()
+    expect(comment(reader, "Posted before the stream opened.")).to_be_focused()
 
 
 # --- failures are explained ----------------------------------------------------------------------
@@ -319,7 +445,10 @@ def test_draft_typed_before_the_widget_starts_is_kept(new_page, server):
     page.route("**/api/v1/articles/browser-post/comments/?*", lambda route: held.append(route))  # hold the thread
     page.goto(article_url(server, "browser-post"))
     page.locator("#id_body").fill("Typed into the plain form.")
-    page.wait_for_timeout(100)
+    for _ in range(50):  # the thread is asked for once the event stream is open
+        if held:
+            break
+        page.wait_for_timeout(100)
     assert len(held) == 1 and page.locator(".cw").count() == 0
     held[0].continue_()
     expect(page.locator(".cw-compose").get_by_label("Your comment")).to_have_value("Typed into the plain form.")

@@ -32,9 +32,13 @@
   button.type = "button";
   button.className = "new-comments";
   button.hidden = true;
-  button.setAttribute("aria-live", "polite");
+  // The notice sits in a polite live region that is there from the start: a region that only
+  // appears with its text is often not announced.
+  var region = document.createElement("div");
+  region.setAttribute("aria-live", "polite");
+  region.append(button);
   var anchor = section.querySelector(".sort") || section.querySelector("h2");
-  anchor.insertAdjacentElement("afterend", button);
+  anchor.insertAdjacentElement("afterend", region);
 
   function showNew() {
     var n = newIds.size;

@@ -116,7 +116,8 @@
     this.root = root;
     this.key = root.getAttribute("data-comments-article");
     this.uid = "cw" + ++mounted;
-    this.sort = "newest";
+    var wanted = new URLSearchParams(location.search).get("sort");  // a link may ask for an order
+    this.sort = SORTS.some(function (sort) { return sort[0] === wanted; }) ? wanted : "newest";
     this.next = null;
     this.reader = null;
     this.csrfToken = null;
@@ -124,6 +125,11 @@
     this.open = false;
     this.nodes = new Map();   // comment id -> its <li>
     this.queued = new Map();  // comments announced by the stream, not shown yet
+    this.removed = new Set(); // ids the stream said are gone: a catch-up must not bring them back
+    this.rendered = false;
+    this.early = [];          // stream events that came before the thread was drawn
+    this.live = false;        // the stream is open
+    this.behind = false;      // the thread may lack comments posted while the stream was not open
   }
 
   Widget.prototype.url = function (path) { return BASE + "/api/v1/" + path; };
@@ -167,23 +173,82 @@
     }, function () { self.reader = null; });
   };
 
+  /* The event stream opens first and the thread is read once it is open (or has failed, or is
+   * slow), so that nothing posted in between is missed: the stream delivers everything after
+   * the moment it opened, and events that come before the thread is drawn wait in ``early``.
+   * If the thread had to be read before the stream opened, a catch-up read follows the opening
+   * (see ``listen``). */
   Widget.prototype.start = function () {
     var self = this;
+    var thread = this.listen().then(function () {
+      self.behind = !self.live;
+      return self.request("GET", self.listUrl());
+    });
     return Promise.all([
       this.loadSession(),
       this.request("GET", this.url("articles/" + encodeURIComponent(this.key) + "/")),
-      this.request("GET", this.listUrl()),
+      thread,
     ]).then(function (results) {
       self.open = results[1].comments_open;
       self.render(results[2]);
-      self.listen();
+      self.rendered = true;
+      self.early.splice(0).forEach(function (handle) { handle(); });
+      if (self.behind && self.live) self.catchUp();
       if (!SAME_ORIGIN) window.addEventListener("focus", function () { self.refreshSession(); });
-      var target = /^#comment-\d+$/.test(location.hash) && document.getElementById(location.hash.slice(1));
-      if (target && self.root.contains(target)) { target.scrollIntoView(); target.focus(); }
+      // A link on the page to a comment not shown (the browser scrolls to those that are).
+      window.addEventListener("hashchange", function () {
+        var match = /^#comment-(\d+)$/.exec(location.hash);
+        if (match && !self.nodes.has(Number(match[1]))) self.showLinked();
+      });
+      return self.showLinked();
     }, function (error) {
       // Keep the server-rendered comments (and their plain forms) when the API is unreachable.
+      if (self.source) { self.source.close(); self.root.setAttribute("data-live", "off"); }
+      self.early = [];
       if (window.console) console.warn("Comments widget not started:", describe(error));
     });
+  };
+
+  /** A link to #comment-N: show that comment (with its thread, fetched if it is not on the first
+   * page), scroll to it and focus it. */
+  Widget.prototype.showLinked = function () {
+    var self = this, match = /^#comment-(\d+)$/.exec(location.hash);
+    if (!match) return;
+    var id = Number(match[1]);
+    if (this.nodes.has(id)) { this.reveal(this.nodes.get(id)); return; }
+    var fetchComment = function (n) { return self.request("GET", self.url("comments/" + n + "/")); };
+    // Climb to the thread's root; a step that fails (a removed parent) leaves the highest one found.
+    function climb(comment, steps) {
+      if (!comment.parent || steps >= 20) return comment;
+      return fetchComment(comment.parent).then(function (parent) { return climb(parent, steps + 1); }, function () { return comment; });
+    }
+    return fetchComment(id).then(function (comment) {
+      if (comment.article !== self.key) return;  // another article's comment (another widget's)
+      return Promise.resolve(climb(comment, 0)).then(function (top) {
+        if (!self.nodes.has(id)) {  // not drawn meanwhile (a sort, more comments, the stream)
+          var shown = self.nodes.get(top.id), li = self.commentNode(top);
+          if (shown) { self.forget(shown); shown.replaceWith(li); }
+          else { li.classList.add("cw-linked"); self.thread.prepend(li); self.linkedNote.hidden = false; }
+          self.updateEmpty();
+        }
+        if (self.nodes.has(id)) self.reveal(self.nodes.get(id));
+      });
+    }, function (error) {
+      self.announce(error.status === 404 ? "The comment you followed a link to is no longer available." : describe(error));
+    });
+  };
+
+  Widget.prototype.reveal = function (li) {
+    li.scrollIntoView({ block: "start" });
+    li.focus({ preventScroll: true });
+  };
+
+  /** Drop a comment's <li> and those of its replies from ``nodes`` (before it is replaced). */
+  Widget.prototype.forget = function (li) {
+    [li].concat(Array.from(li.querySelectorAll(".cw-comment"))).forEach(function (el) {
+      var id = Number(el.getAttribute("data-comment-id"));
+      if (this.nodes.get(id) === el) this.nodes.delete(id);
+    }, this);
   };
 
   Widget.prototype.listUrl = function () {
@@ -206,6 +271,10 @@
     this.account = h("div", { class: "cw-account" });
     this.compose = h("div", { class: "cw-compose" });
     this.newButton = h("button", { type: "button", class: "cw-new new-comments", hidden: true, onclick: this.showQueued.bind(this) });
+    // A polite live region that is always there, so the notice is announced when it appears.
+    this.newRegion = h("div", { class: "cw-new-region", "aria-live": "polite" }, this.newButton);
+    this.linkedNote = h("p", { class: "cw-linked-note", hidden: true },
+      "Showing the thread you followed a link to first; the rest of the discussion follows.");
     this.sortButtons = SORTS.map(function (sort) {
       return h("button", { type: "button", class: "cw-sort", "data-sort": sort[0], "aria-pressed": String(sort[0] === this.sort), onclick: this.changeSort.bind(this, sort[0]) }, sort[1]);
     }, this);
@@ -218,7 +287,7 @@
           h("span", { class: "cw-count", "aria-live": "polite", "aria-atomic": "true" },
             h("span", { class: "cw-sr" }, "Comment count: "), this.countEl)),
         h("div", { class: "cw-sorts", role: "group", "aria-label": "Sort comments" }, h("span", { class: "cw-sort-label", "aria-hidden": "true" }, "Sort:"), ...this.sortButtons)),
-      this.account, this.compose, this.status, this.newButton, this.thread, this.empty, this.moreButton);
+      this.account, this.compose, this.status, this.newRegion, this.linkedNote, this.thread, this.empty, this.moreButton);
     this.renderAccount();
     this.fillThread(page, false);
   };
@@ -263,7 +332,7 @@
   };
 
   Widget.prototype.fillThread = function (page, append) {
-    if (!append) { this.nodes.clear(); this.thread.replaceChildren(); }
+    if (!append) { this.nodes.clear(); this.thread.replaceChildren(); this.linkedNote.hidden = true; }
     var fragment = document.createDocumentFragment();
     page.results.forEach(function (comment) { fragment.append(this.commentNode(comment)); }, this);
     this.thread.append(fragment);
@@ -333,7 +402,7 @@
     slot.replaceChildren(content);
     slot.opener = opener;
     if (opener && opener.hasAttribute("aria-expanded")) opener.setAttribute("aria-expanded", "true");
-    var field = content.querySelector("textarea, input, button");
+    var field = content.querySelector("[data-autofocus]") || content.querySelector("textarea, input, button");
     if (field) field.focus();
   };
 
@@ -452,7 +521,8 @@
             self.refreshCount();
           }, function (failure) { error.textContent = describe(failure); error.hidden = false; });
         } }, "Delete"),
-        h("button", { type: "button", class: "cw-button cw-secondary", onclick: function () { self.closeSlot(li, true); } }, "Cancel")));
+        // Focus starts on the safe choice: Enter twice must not delete.
+        h("button", { type: "button", class: "cw-button cw-secondary", "data-autofocus": true, onclick: function () { self.closeSlot(li, true); } }, "Cancel")));
     this.openSlot(li, confirm, opener);
   };
 
@@ -538,38 +608,40 @@
 
   /* --- live updates --- */
 
+  /** Opens the article's event stream; resolves once it is open, has failed, or is slow to open
+   * (proxies that buffer must not hold the widget back). Events wait until the thread is drawn. */
   Widget.prototype.listen = function () {
-    if (!window.EventSource) return;
-    var self = this;
+    if (!window.EventSource) return Promise.resolve();
+    var self = this, settle;
+    var ready = new Promise(function (resolve) { settle = resolve; setTimeout(resolve, 1500); });
     var source = new EventSource(this.url("articles/" + encodeURIComponent(this.key) + "/events/"));
     function data(event) { try { return JSON.parse(event.data); } catch (e) { return null; } }
+    function on(name, handle) {
+      source.addEventListener(name, function (event) {
+        var payload = data(event);
+        if (!payload) return;
+        if (self.rendered) handle(payload); else self.early.push(function () { handle(payload); });
+      });
+    }
     // Lets a page (and the tests) tell whether live updates are flowing.
-    source.addEventListener("open", function () { self.root.setAttribute("data-live", "connected"); });
+    source.addEventListener("open", function () {
+      self.live = true;
+      self.root.setAttribute("data-live", "connected");
+      settle();
+      // Opened after the thread was read (late, or again after a drop): fetch what may be missing.
+      if (self.behind && self.rendered) self.catchUp();
+    });
     source.addEventListener("error", function () {
+      self.live = false;
+      if (self.rendered) self.behind = true;
       self.root.setAttribute("data-live", source.readyState === EventSource.CLOSED ? "off" : "reconnecting");
+      settle();
     });
-    source.addEventListener("count", function (event) {
-      var payload = data(event);
-      if (payload && typeof payload.count === "number") self.setCount(payload.count);
-    });
-    source.addEventListener("comment", function (event) {
-      var comment = data(event);
-      if (!comment || typeof comment.id !== "number") return;
-      var li = self.nodes.get(comment.id);
-      if (li) {  // already shown: redraw an approval or an edit, unless a form is open there
-        var shown = li.comment, changed = ["body_html", "edited_at", "status"].some(function (f) { return shown[f] !== comment[f]; });
-        if (changed && !li.querySelector(":scope > .cw-slot > *")) {
-          self.fillComment(li, Object.assign({}, comment, { liked: shown.liked, can_edit: shown.can_edit, can_delete: shown.can_delete }));
-        }
-        return;
-      }
-      if (comment.parent && !self.nodes.has(comment.parent)) return;  // its thread is not on this page
-      self.queued.set(comment.id, comment);
-      self.updateNotice();
-    });
-    source.addEventListener("remove", function (event) {
-      var payload = data(event);
-      if (!payload) return;
+    on("count", function (payload) { if (typeof payload.count === "number") self.setCount(payload.count); });
+    on("comment", function (comment) { self.offer(comment, true); });
+    on("edit", function (comment) { self.offer(comment, false); });
+    on("remove", function (payload) {
+      self.removed.add(payload.id);
       self.queued.delete(payload.id);
       self.updateNotice();
       var li = self.nodes.get(payload.id);
@@ -578,6 +650,36 @@
       if (hadFocus && next) next.focus();
     });
     this.source = source;
+    return ready;
+  };
+
+  /** A comment from the stream or a catch-up: redraw it if shown, else (if ``isNew``) offer it. */
+  Widget.prototype.offer = function (comment, isNew) {
+    if (typeof comment.id !== "number") return;
+    var li = this.nodes.get(comment.id);
+    if (li) {  // already shown: redraw an approval or an edit, unless a form is open there
+      var shown = li.comment, changed = ["body_html", "edited_at", "status"].some(function (f) { return shown[f] !== comment[f]; });
+      if (changed && !li.querySelector(":scope > .cw-slot > *")) {
+        this.fillComment(li, Object.assign({}, comment, { liked: shown.liked, can_edit: shown.can_edit, can_delete: shown.can_delete }));
+      }
+      return;
+    }
+    if (this.queued.has(comment.id)) { this.queued.set(comment.id, comment); return; }  // an edit before "show"
+    if (!isNew || this.removed.has(comment.id)) return;
+    if (comment.parent && !this.nodes.has(comment.parent)) return;  // its thread is not on this page
+    this.queued.set(comment.id, comment);
+    this.updateNotice();
+  };
+
+  /** The newest comments, read again after the stream opened: any not shown yet are "new". */
+  Widget.prototype.catchUp = function () {
+    var self = this;
+    this.behind = false;
+    this.request("GET", this.url("articles/" + encodeURIComponent(this.key) + "/comments/?sort=newest")).then(function (page) {
+      (function walk(comments) {
+        comments.forEach(function (comment) { self.offer(comment, true); walk(comment.replies || []); });
+      })(page.results);
+    }, function () { self.behind = true; });
   };
 
   Widget.prototype.updateNotice = function () {
