@@ -4,6 +4,7 @@ The reader's page updates every count and offers "1 new comment — show" withou
 thread; clicking it brings the comment in. The front page fills its counts with one request.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -85,7 +86,7 @@ def test_second_browser_sees_the_new_comment_live(server, launch_browser, articl
     reading.on("request", lambda r: streams.append(r.url) if "/events/" in r.url else None)
     reading.goto(f"{server}/articles/{article.key}/")
     expect(reading.locator("h2 [data-comment-count]")).to_have_text("1")
-    reading.wait_for_timeout(300)  # the stream is open once its first count has arrived
+    expect(reading.locator("[data-comments-article]")).to_have_attribute("data-live", "connected")
 
     posting = browser.new_context().new_page()
     posting.goto(f"{server}/accounts/login/?next=/articles/{article.key}/")
@@ -111,25 +112,52 @@ def test_second_browser_sees_the_new_comment_live(server, launch_browser, articl
 
 
 def test_front_page_counts_come_from_one_request(server, launch_browser, make_article, post):
+    """The server renders 0, 1, 0; the counts endpoint (stubbed here) answers 7, 0, 1: what the
+    page shows must be the endpoint's numbers, nouns included."""
+    from playwright.sync_api import expect
+
     articles = [make_article(f"front-{i}") for i in range(3)]
     post(articles[1], "Only here.")
     page = launch_browser().new_page()
     count_requests = []
-    page.on("request", lambda r: count_requests.append(r.url) if "/api/v1/counts/" in r.url else None)
+    answer = {"counts": {articles[0].key: 7, articles[1].key: 0, articles[2].key: 1}}
+
+    def counts(route):
+        count_requests.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
+
+    page.route("**/api/v1/counts/?*", counts)
     page.goto(server + "/")
-    expect_text = {a.key: ("1" if a is articles[1] else "0") for a in articles}
-    page.wait_for_timeout(500)
+    for key, (number, noun) in zip(
+        [a.key for a in articles], [("7", "comments"), ("0", "comments"), ("1", "comment")], strict=True
+    ):
+        expect(page.locator(f'[data-comment-count="{key}"]')).to_have_text(number)
+        expect(page.locator(f'[data-comment-noun="{key}"]')).to_have_text(noun)
+    # the one answer is shown: every key went into that request, so no other is on its way
     assert len(count_requests) == 1
     assert all(f"article={a.key}" in count_requests[0] for a in articles)
-    for key, text in expect_text.items():
-        assert page.locator(f'[data-comment-count="{key}"]').inner_text() == text
-    assert page.locator(f'[data-comment-noun="{articles[1].key}"]').inner_text() == "comment"
 
 
 @pytest.mark.parametrize("server", [DEAD_REDIS], indirect=True)
 def test_article_page_polls_the_counts_when_the_stream_is_refused(server, launch_browser, article):
+    """The stream answers 503, so the page polls /api/v1/counts/. The poll is held until the
+    widget has drawn the thread (count 0), then answers 5: the page must show 5."""
+    from playwright.sync_api import expect
+
     page = launch_browser().new_page()
-    with page.expect_response(lambda r: "/api/v1/counts/" in r.url, timeout=5000) as polled:
-        page.goto(f"{server}/articles/{article.key}/")
-    assert polled.value.status == 200
-    assert polled.value.json() == {"counts": {article.key: 0}}
+    polls = []
+    page.route("**/api/v1/counts/?*", lambda route: polls.append(route))
+    page.goto(f"{server}/articles/{article.key}/")
+    expect(page.locator(".cw .cw-thread")).to_be_attached()
+    expect(page.locator("[data-comments-article]")).to_have_attribute("data-live", "off")
+    for _ in range(100):
+        if polls:
+            break
+        page.wait_for_timeout(100)
+    assert polls, "no poll of /api/v1/counts/ within 10 s"
+    real = polls[0].fetch()
+    assert real.status == 200
+    assert real.json() == {"counts": {article.key: 0}}
+    polls[0].fulfill(response=real, json={"counts": {article.key: 5}})
+    for count in page.locator("[data-comment-count]").all():
+        expect(count).to_have_text("5")
