@@ -327,7 +327,7 @@ def test_comment_posted_before_the_thread_arrives_is_announced(new_page, server)
     writer = open_article(new_page(EVE), server, "browser-race-list")
     expect(post(writer, "Posted while the thread was on its way.")).to_be_focused()
     reader.wait_for_function(
-        "document.querySelector('[data-comments-article]').commentsWidget.early.length > 0")
+        "document.querySelector('[data-comments-article]').commentsWidget.early.some(e => e.event === 'comment')")
     held[0].fulfill(response=stale)
 
     notice = reader.get_by_role("button", name="1 new comment — show")

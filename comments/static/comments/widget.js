@@ -192,7 +192,7 @@
       self.open = results[1].comments_open;
       self.render(results[2]);
       self.rendered = true;
-      self.early.splice(0).forEach(function (handle) { handle(); });
+      self.early.splice(0).forEach(function (waiting) { waiting.run(); });
       if (self.behind && self.live) self.catchUp();
       if (!SAME_ORIGIN) window.addEventListener("focus", function () { self.refreshSession(); });
       // A link on the page to a comment not shown (the browser scrolls to those that are).
@@ -620,7 +620,7 @@
       source.addEventListener(name, function (event) {
         var payload = data(event);
         if (!payload) return;
-        if (self.rendered) handle(payload); else self.early.push(function () { handle(payload); });
+        if (self.rendered) handle(payload); else self.early.push({ event: name, run: function () { handle(payload); } });
       });
     }
     // Lets a page (and the tests) tell whether live updates are flowing.
