@@ -251,7 +251,9 @@ result = {'deep': deep.pk, 'lone': lone.pk}
     # its whole thread, at the top, with a note saying why
     thread = page.locator(".cw-thread > .cw-comment").first
     expect(main(thread)).to_contain_text("The oldest thread starts here.")
-    expect(thread.locator(".cw-replies .cw-body")).to_have_text(["A reply in the oldest thread.", "The linked reply, deep down."])
+    expect(thread.locator(".cw-replies .cw-body")).to_have_text(
+        ["A reply in the oldest thread.", "The linked reply, deep down."]
+    )
     expect(page.locator(".cw-linked-note")).to_be_visible()
     expect(page.locator(".cw-thread > .cw-comment")).to_have_count(21)  # the first page, and the linked thread
 
