@@ -44,22 +44,32 @@ def test_development_secret_key_is_generated_once_into_an_ignored_file(tmp_path)
     assert ignored.returncode == 0
 
 
-def test_embedded_sqlite_runs_in_wal_mode_with_immediate_transactions(tmp_path, django_db_blocker):
-    """The embedded default's options, checked on a fresh SQLite file whatever DATABASE_URL says."""
+def _embedded_sqlite_settings(path) -> tuple[str, int, str]:
+    """Open a fresh SQLite file with the embedded default's options; what the connection says."""
     from django.conf import settings
     from django.db.backends.sqlite3.base import DatabaseWrapper
 
     wrapper = DatabaseWrapper({
         **settings.DATABASES["default"], "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(tmp_path / "embedded.sqlite3"), "OPTIONS": settings.SQLITE_OPTIONS,
+        "NAME": str(path), "OPTIONS": settings.SQLITE_OPTIONS,
         "TIME_ZONE": None, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False, "AUTOCOMMIT": True,
     })
     try:
-        with django_db_blocker.unblock(), wrapper.cursor() as cursor:
+        with wrapper.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode")
-            assert cursor.fetchone()[0] == "wal"
+            journal = cursor.fetchone()[0]
             cursor.execute("PRAGMA busy_timeout")
-            assert cursor.fetchone()[0] >= 5000
-        assert wrapper.transaction_mode == "IMMEDIATE"
+            busy_timeout = cursor.fetchone()[0]
+        return journal, busy_timeout, wrapper.transaction_mode
     finally:
         wrapper.close()
+
+
+def test_embedded_sqlite_runs_in_wal_mode_with_immediate_transactions(tmp_path, django_db_blocker):
+    """Checked on a fresh SQLite file whatever DATABASE_URL says, in a thread of its own (a
+    browser test may have left an event loop in this one, where Django refuses to connect)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with django_db_blocker.unblock(), ThreadPoolExecutor(1) as pool:
+        journal, busy_timeout, mode = pool.submit(_embedded_sqlite_settings, tmp_path / "e.sqlite3").result()
+    assert journal == "wal" and busy_timeout >= 5000 and mode == "IMMEDIATE"
