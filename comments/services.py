@@ -430,20 +430,25 @@ def lift_ban(*, ban: Ban, moderator: Reader, reason: str = "") -> Ban:
     return ban
 
 
+def _set_premoderation(obj, field: str, value: str, *, action: str, actor, reason: str, **logged):
+    """Set a reader's or an article's pre-moderation choice and log the change (before → after)."""
+    if value not in dict(obj._meta.get_field(field).choices):
+        raise InvalidComment(f"Unknown pre-moderation {value!r}.", fields={field: ["Unknown value."]})
+    before = getattr(obj, field)
+    type(obj).objects.filter(pk=obj.pk).update(**{field: value})
+    setattr(obj, field, value)
+    _log(action, actor=actor, status_before=before, status_after=value, reason=reason, **logged)
+    return obj
+
+
 @transaction.atomic
 def set_reader_moderation(*, reader: Reader, moderator: Reader, moderation: str, reason: str = "") -> Reader:
     """Hold all of a reader's new comments (always), none (trusted), or follow the rules (default).
 
     Only new comments are affected; the change is in the moderation log.
     """
-    if moderation not in Reader.Moderation.values:
-        raise InvalidComment(f"Unknown pre-moderation {moderation!r}.", fields={"moderation": ["Unknown value."]})
-    before = reader.moderation
-    Reader.objects.filter(pk=reader.pk).update(moderation=moderation)
-    reader.moderation = moderation
-    _log(Action.READER_MODERATION, actor=moderator, reader=reader, status_before=before,
-         status_after=moderation, reason=reason)
-    return reader
+    return _set_premoderation(reader, "moderation", moderation, action=Action.READER_MODERATION,
+                              actor=moderator, reason=reason, reader=reader)
 
 
 @transaction.atomic
@@ -503,14 +508,8 @@ def set_comments_open(*, article: Article, is_open: bool, actor: Reader | None, 
 def set_article_premoderation(*, article: Article, premoderation: str, actor: Reader | None,
                               reason: str = "") -> Article:
     """Pre-moderate new comments on an article (on), publish them at once (off), or follow the site."""
-    if premoderation not in Article.Premoderation.values:
-        raise InvalidComment(f"Unknown pre-moderation {premoderation!r}.", fields={"premoderation": ["Unknown value."]})
-    before = article.premoderation
-    Article.objects.filter(pk=article.pk).update(premoderation=premoderation)
-    article.premoderation = premoderation
-    _log(Action.ARTICLE_MODERATION, actor=actor, article=article, status_before=before,
-         status_after=premoderation, reason=reason)
-    return article
+    return _set_premoderation(article, "premoderation", premoderation, action=Action.ARTICLE_MODERATION,
+                              actor=actor, reason=reason, article=article)
 
 
 # --- Repair ---------------------------------------------------------------------------------------

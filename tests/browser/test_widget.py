@@ -310,6 +310,15 @@ def test_second_reader_sees_live_count_new_comments_notice_and_removal(new_page,
     expect(count(reader)).to_have_text("0")
 
 
+def show_the_one_new_comment(reader, text: str) -> None:
+    """The notice offers exactly one new comment; showing it puts focus on that comment."""
+    notice = reader.get_by_role("button", name="1 new comment — show")
+    expect(notice).to_be_visible()
+    expect(count(reader)).to_have_text("1")
+    notice.click()
+    expect(comment(reader, text)).to_be_focused()
+
+
 def test_comment_posted_before_the_thread_arrives_is_announced(new_page, server):
     """The server reads the thread, a comment is posted, and only then does the thread reach
     the reader's browser: the stream's event waits and the notice appears."""
@@ -332,11 +341,7 @@ def test_comment_posted_before_the_thread_arrives_is_announced(new_page, server)
         "document.querySelector('[data-comments-article]').commentsWidget.early.some(e => e.event === 'comment')")
     held[0].fulfill(response=stale)
 
-    notice = reader.get_by_role("button", name="1 new comment — show")
-    expect(notice).to_be_visible()
-    expect(count(reader)).to_have_text("1")
-    notice.click()
-    expect(comment(reader, "Posted while the thread was on its way.")).to_be_focused()
+    show_the_one_new_comment(reader, "Posted while the thread was on its way.")
 
 
 def test_comment_posted_before_the_stream_opens_is_announced(new_page, server):
@@ -359,11 +364,7 @@ def test_comment_posted_before_the_stream_opens_is_announced(new_page, server):
     held[0].continue_()
 
     expect(reader.locator(".cw")).to_have_attribute("data-live", "connected")
-    notice = reader.get_by_role("button", name="1 new comment — show")
-    expect(notice).to_be_visible()
-    expect(count(reader)).to_have_text("1")
-    notice.click()
-    expect(comment(reader, "Posted before the stream opened.")).to_be_focused()
+    show_the_one_new_comment(reader, "Posted before the stream opened.")
 
 
 # --- failures are explained ----------------------------------------------------------------------
