@@ -269,3 +269,13 @@ def test_closing_through_the_cms_upsert_is_logged(article, moderator):
     services.upsert_article(key=article.key, title=article.title, comments_open=False, actor=moderator)
     entry = ModerationLogEntry.objects.get(article=article)
     assert (entry.action, entry.actor) == ("close", moderator)
+
+
+def test_unknown_premoderation_choices_are_refused(article, reader, moderator):
+    with pytest.raises(InvalidComment):
+        services.set_reader_moderation(reader=reader, moderator=moderator, moderation="sometimes")
+    with pytest.raises(InvalidComment):
+        services.set_article_premoderation(article=article, premoderation="maybe", actor=moderator)
+    services.set_article_premoderation(article=article, premoderation="on", actor=moderator)
+    article.refresh_from_db()
+    assert article.premoderation == "on"
