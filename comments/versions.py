@@ -1,0 +1,76 @@
+"""Versions of what the public sees, so that hot reads can be served from cached bytes.
+
+Two kinds of version live in the shared cache (Django's ``default`` cache):
+
+- one per article (by its CMS key): moves whenever anything the article's thread shows changes
+  (a comment appears, goes, is edited, liked, or its author renames themselves);
+- one for all comment counts: moves whenever any article's count changes.
+
+A cached answer is stored under the version it was built at. Writers move the version only after
+their transaction commits (``transaction.on_commit``), and a reader reads the version *before* it
+reads the database, so an answer built from a snapshot older than a change is stored under a
+version that is already obsolete and never served. A version is an opaque unique token (not a
+counter), so an evicted version key comes back as a value no stored answer was ever built at.
+
+If the cache is unreachable when a version should move (Redis down), the move is lost; cached
+answers therefore also expire (``COMMENTS_READ_CACHE_TTL``) so that the staleness is bounded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Iterable
+
+from django.core.cache import cache
+from django.db import transaction
+
+COUNTS = "comments:v:counts"
+_sequence = itertools.count()
+
+
+def _article_key(article_key: str) -> str:
+    return f"comments:v:a:{article_key}"
+
+
+def _fresh() -> str:
+    """A token no other process or moment produces: time, process id and a local sequence."""
+    return f"{time.time_ns():x}.{os.getpid():x}.{next(_sequence):x}"
+
+
+def _current(cache_key: str) -> str:
+    version = cache.get(cache_key)
+    if version is None:
+        # First read (or evicted): agree on one value; a concurrent reader's add may win.
+        candidate = _fresh()
+        version = candidate if cache.add(cache_key, candidate, timeout=None) else cache.get(cache_key, candidate)
+    return version
+
+
+def article_version(article_key: str) -> str:
+    """The current version of ``article_key``'s public thread (created on first use)."""
+    return _current(_article_key(article_key))
+
+
+def counts_version() -> str:
+    """The current version of every comment count."""
+    return _current(COUNTS)
+
+
+def bump(article_keys: Iterable[str], *, counts: bool) -> None:
+    """Move the versions of these articles' threads (and of all counts when ``counts``) now.
+
+    Call it only after the change committed: ``bump_on_commit`` does that for you.
+    """
+    values = {_article_key(key): _fresh() for key in set(article_keys)}
+    if counts:
+        values[COUNTS] = _fresh()
+    if values:
+        cache.set_many(values, timeout=None)
+
+
+def bump_on_commit(article_keys: Iterable[str], *, counts: bool = False) -> None:
+    """Move the versions once the current transaction commits (at once outside of one)."""
+    keys = list(article_keys)
+    transaction.on_commit(lambda: bump(keys, counts=counts))
