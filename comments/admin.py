@@ -625,6 +625,12 @@ class ReaderAdmin(UserAdmin):
     def has_moderate_permission(self, request):
         return request.user.has_perm("comments.moderate_comment")
 
+    def save_model(self, request, obj, form, change):
+        """The display name goes through services, so cached threads show the new name at once."""
+        super().save_model(request, obj, form, change)
+        if change and "display_name" in form.changed_data:
+            services.set_reader_display_name(reader=obj, display_name=obj.display_name)
+
     @admin.action(permissions=["ban"], description="Ban or suspend selected readers…")
     def ban(self, request, queryset):
         return ban_readers_page(self, request, queryset, action="ban")

@@ -37,6 +37,14 @@ DEFAULTS = {
     "COMMENTS_LIVE_PREFIX": "comments",
     # Seconds a Redis call from a request may take before the event is dropped with a warning.
     "COMMENTS_LIVE_REDIS_TIMEOUT": 0.5,
+    # Serve anonymous thread pages from cached bytes (moved on every change; see versions.py).
+    "COMMENTS_READ_CACHE": True,
+    # Seconds a cached thread page or counts answer lives at most: bounds staleness if the cache
+    # missed a version move (Redis unreachable at that moment).
+    "COMMENTS_READ_CACHE_TTL": 300,
+    # Seconds a shared cache (CDN, nginx) may hold a public thread page (s-maxage); browsers
+    # always revalidate with the ETag. 0: shared caches revalidate too.
+    "COMMENTS_SHARED_MAX_AGE": 5,
 }
 
 
@@ -100,3 +108,15 @@ def live_prefix() -> str:
 
 def live_redis_timeout() -> float:
     return float(get("COMMENTS_LIVE_REDIS_TIMEOUT"))
+
+
+def read_cache() -> bool:
+    return bool(get("COMMENTS_READ_CACHE"))
+
+
+def read_cache_ttl() -> int:
+    return int(get("COMMENTS_READ_CACHE_TTL"))
+
+
+def shared_max_age() -> int:
+    return int(get("COMMENTS_SHARED_MAX_AGE"))

@@ -41,10 +41,15 @@ class Reader(AbstractUser):
 
     @property
     def public_name(self) -> str:
-        return self.display_name or f"Reader {self.pk}"
+        return public_name(self.pk, self.display_name)
 
     def __str__(self) -> str:
         return self.display_name or self.email or self.username
+
+
+def public_name(reader_id: int, display_name: str) -> str:
+    """The name readers see: the display name, else a neutral one (never the email)."""
+    return display_name or f"Reader {reader_id}"
 
 
 def reader_display_name(user) -> str:

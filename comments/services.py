@@ -19,7 +19,7 @@ from django.db.models import Count, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from comments import conf, live, moderation
+from comments import conf, live, moderation, versions
 from comments.exceptions import (
     CommentsClosed,
     EditWindowClosed,
@@ -94,6 +94,8 @@ def _apply_visibility_change(comment: Comment, *, was_visible: bool) -> None:
     in opposite orders (a deadlock on PostgreSQL).
     """
     now_visible = comment.is_visible
+    # Every write to a comment passes here: cached pages of its thread move on commit.
+    versions.bump_on_commit([comment.article.key], counts=was_visible != now_visible)
     if was_visible == now_visible:
         return
     delta = 1 if now_visible else -1
@@ -116,12 +118,16 @@ def uncount_removed_comment(comment: Comment) -> None:
         if comment.parent_id:
             Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") - 1)
         Article.objects.filter(pk=comment.article_id).update(comment_count=F("comment_count") - 1)
+        key = Article.objects.filter(pk=comment.article_id).values_list("key", flat=True).first()
+        if key is not None:
+            versions.bump_on_commit([key], counts=True)
 
 
 def uncount_removed_like_or_flag(row: Like | Flag) -> None:
     """A reader's like or open flag was deleted with the reader: take it off the comment's counter."""
     if isinstance(row, Like):
         Comment.objects.filter(pk=row.comment_id).update(like_count=F("like_count") - 1)
+        _likes_changed(row.comment_id)
     elif row.resolved_at is None:
         Comment.objects.filter(pk=row.comment_id).update(open_flag_count=F("open_flag_count") - 1)
 
@@ -359,6 +365,13 @@ def flag_comment(*, comment: Comment, reader: Reader, reason: str, note: str = "
     return flag, True
 
 
+def _likes_changed(comment_id: int) -> None:
+    """A like count is in every public page of the thread: move them on commit."""
+    key = Article.objects.filter(comments__pk=comment_id).values_list("key", flat=True).first()
+    if key is not None:
+        versions.bump_on_commit([key])
+
+
 def like_comment(*, comment: Comment, reader: Reader) -> Comment:
     """Like a visible comment; liking twice changes nothing. ``like_count`` stays exact."""
     check_can_write(reader=reader)
@@ -368,6 +381,7 @@ def like_comment(*, comment: Comment, reader: Reader) -> Comment:
         with transaction.atomic():
             Like.objects.create(comment=comment, reader=reader)
             Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
+            versions.bump_on_commit([comment.article.key])
     except IntegrityError:
         pass  # Already liked: the unique constraint is the guard, also against a racing twin.
     comment.refresh_from_db(fields=["like_count"])
@@ -382,6 +396,7 @@ def unlike_comment(*, comment: Comment, reader: Reader) -> Comment:
     removed, _ = Like.objects.filter(comment=comment, reader=reader).delete()
     if removed:
         Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") - 1)
+        versions.bump_on_commit([comment.article.key])
     comment.refresh_from_db(fields=["like_count"])
     return comment
 
@@ -453,8 +468,10 @@ def set_reader_moderation(*, reader: Reader, moderator: Reader, moderation: str,
 
 @transaction.atomic
 def set_reader_display_name(*, reader: Reader, display_name: str) -> Reader:
+    """Rename a reader; every thread showing their comments moves its cached pages on commit."""
     reader.display_name = normalize_text(display_name)[:50]
     reader.save(update_fields=["display_name"])
+    versions.bump_on_commit(Article.objects.filter(comments__author=reader).values_list("key", flat=True).distinct())
     return reader
 
 

@@ -49,8 +49,17 @@ def _current(cache_key: str) -> str:
 
 
 def article_version(article_key: str) -> str:
-    """The current version of ``article_key``'s public thread (created on first use)."""
+    """The current version of ``article_key``'s public thread (created on first use).
+
+    Create it only for an article that exists, so that requests for made-up keys leave nothing
+    in the cache; ``peek`` reads without creating.
+    """
     return _current(_article_key(article_key))
+
+
+def peek(article_key: str) -> str | None:
+    """The current version of ``article_key``'s thread, or None if none was created yet."""
+    return cache.get(_article_key(article_key))
 
 
 def counts_version() -> str:
@@ -71,6 +80,13 @@ def bump(article_keys: Iterable[str], *, counts: bool) -> None:
 
 
 def bump_on_commit(article_keys: Iterable[str], *, counts: bool = False) -> None:
-    """Move the versions once the current transaction commits (at once outside of one)."""
+    """Move the versions at once, and again once the current transaction commits.
+
+    The move after the commit is the one that matters: an answer built from a snapshot taken
+    before the commit is orphaned by it. The move at once costs one cache write more and keeps
+    reads inside the still-open transaction (the writer's own connection, and tests, whose
+    transactions never commit) from being served an answer cached before the change.
+    """
     keys = list(article_keys)
+    bump(keys, counts=counts)
     transaction.on_commit(lambda: bump(keys, counts=counts))

@@ -244,7 +244,7 @@ def _queries_for_page(client, article, page_size: int) -> int:
 
 @pytest.mark.parametrize("signed_in", [False, True])
 def test_a_page_costs_the_same_queries_whatever_its_size(
-    api_client, make_article, post, make_reader, reader, django_assert_num_queries, signed_in
+    api_client, make_article, post, make_reader, reader, django_assert_num_queries, signed_in, settings
 ):
     small, big = make_article(), make_article()
     post(small, "alone")
@@ -254,15 +254,26 @@ def test_a_page_costs_the_same_queries_whatever_its_size(
         post(big, "deeper", parent=reply)
         services.like_comment(comment=root, reader=reader)
     client = api_client(reader if signed_in else None)
+    for article in (small, big):
+        client.get(thread_url(article))  # from here on the articles' versions exist
 
-    # The article, the top-level comments, their subtrees, and (signed in) the reader's likes.
-    expected = 4 if signed_in else 3
-    with django_assert_num_queries(expected):
+    # Built: the article, the top-level comments, their subtrees; signed in, first whether the
+    # reader has a pending comment there, and last the reader's likes.
+    settings.COMMENTS_READ_CACHE = False
+    built = 5 if signed_in else 3
+    with django_assert_num_queries(built):
         client.get(thread_url(small), {"page_size": 1})
-    with django_assert_num_queries(expected):
+    with django_assert_num_queries(built):
         response = client.get(thread_url(big), {"page_size": 200})
     assert len(response.json()["results"]) == 12
     assert all(c["liked"] == signed_in for c in response.json()["results"])
+
+    # Cached: nothing for the public; the pending check and the likes for a signed-in reader.
+    settings.COMMENTS_READ_CACHE = True
+    client.get(thread_url(big), {"page_size": 200})
+    with django_assert_num_queries(2 if signed_in else 0):
+        cached = client.get(thread_url(big), {"page_size": 200})
+    assert cached.json() == response.json()
 
 
 # --- POST /api/v1/articles/{key}/comments/ -----------------------------------------------------

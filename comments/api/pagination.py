@@ -85,6 +85,9 @@ def _after_q(keys: tuple[str, ...], position: tuple, *, forward: bool) -> Q:
 
 
 def _position(comment, keys: tuple[str, ...]) -> tuple:
+    """The sort key of a comment, given as a model instance or a ``values()`` row."""
+    if isinstance(comment, dict):
+        return tuple(comment[key.lstrip("-")] for key in keys)
     return tuple(getattr(comment, key.lstrip("-")) for key in keys)
 
 

@@ -1,5 +1,5 @@
 """The REST API of API.md. Thin: validate with a small input serializer, call a service, render
-with ``CommentSerializer`` from nodes that ``selectors`` prepared. Domain errors become HTTP in
+with plain dicts from ``payloads`` (``CommentSerializer`` only describes them in the schema). Domain errors become HTTP in
 ``api/exceptions.py``, never here.
 """
 
@@ -11,7 +11,8 @@ from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticate
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from comments import selectors, services
+from comments import payloads, selectors, services, versions
+from comments.api import thread_pages
 from comments.api.pagination import PageQuerySerializer, paginate
 from comments.api.parsers import StrictJSONParser
 from comments.api.permissions import IsStaff
@@ -62,7 +63,11 @@ def validated(serializer_class, data) -> dict:
 
 
 def render_comment(comment: Comment, request) -> dict:
-    return CommentSerializer(selectors.shown_comment(comment, viewer=request.user)).data
+    """``comment`` with its shown subtree as the caller sees it (404 if they no longer may)."""
+    node = payloads.comment(comment.pk, viewer=request.user)
+    if node is None:
+        raise NotFound("No such comment.")
+    return node
 
 
 class ApiView(APIView):
@@ -118,6 +123,14 @@ class ArticleCommentsView(ApiView):
     permission_classes = [IsAuthenticatedOrReadOnly]
     throttle_classes = [*ApiView.throttle_classes, PostCommentThrottle]
 
+    def dispatch(self, request, *args, **kwargs):
+        # The hot path: an anonymous reader's page straight from the cache, before DRF runs.
+        if request.method == "GET":
+            cached = thread_pages.cached_public_page(request, kwargs.get("key", ""))
+            if cached is not None:
+                return cached
+        return super().dispatch(request, *args, **kwargs)
+
     @extend_schema(
         summary="The thread, a page of top-level comments with their replies",
         description="Replies are nested oldest first. The reader's own pending comments are included "
@@ -126,19 +139,42 @@ class ArticleCommentsView(ApiView):
         responses={200: CommentPageSerializer, **errors(400, 401, 404, 429)},
     )
     def get(self, request, key: str):
-        article = get_object_or_404(Article, key=key)
         query = validated(PageQuerySerializer, request.query_params)
+        # The version is read before the thread (see comments.versions); it is created only for
+        # an article that exists.
+        version = versions.peek(key)
+        if version is None:
+            if not Article.objects.filter(key=key).exists():
+                raise NotFound("No such article.")
+            version = versions.article_version(key)
+        viewer = request.user
+        if selectors.has_pending_comment(viewer, article_key=key):
+            body = payloads.dumps(self._page(request, key, query, viewer=viewer))
+            return thread_pages.respond(request, thread_pages.etag_of(body), body, public=False)
+        etag, body = thread_pages.public_page(
+            request, key, version, lambda: self._page(request, key, query, viewer=None)
+        )
+        if not viewer.is_authenticated:
+            return thread_pages.respond(request, etag, body, public=True)
+        page = payloads.loads(body)
+        payloads.overlay_viewer(page["results"], viewer=viewer)
+        body = payloads.dumps(page)
+        return thread_pages.respond(request, thread_pages.etag_of(body), body, public=False)
+
+    @staticmethod
+    def _page(request, key: str, query: dict, *, viewer) -> dict:
+        """One page of the thread as ``viewer`` (None: the public) sees it: three queries."""
+        article = get_object_or_404(Article, key=key)
         page = paginate(
-            selectors.shown_roots(article, viewer=request.user, sort=query["sort"]),
+            selectors.shown_roots(article, viewer=viewer, sort=query["sort"]).values(*payloads.ROW_FIELDS),
             request=request, sort=query["sort"], page_size=query["page_size"], cursor=query.get("cursor"),
         )
-        threads = selectors.page_of_threads(page.items, article=article, viewer=request.user)
-        return Response({
+        return {
             "count": article.comment_count,
             "next": page.next,
             "previous": page.previous,
-            "results": CommentSerializer(threads, many=True).data,
-        })
+            "results": payloads.threads(page.items, article_key=article.key, viewer=viewer),
+        }
 
     @extend_schema(
         summary="Post a comment or a reply",
@@ -152,7 +188,8 @@ class ArticleCommentsView(ApiView):
         comment = services.post_comment(
             article=article, author=request.user, body=data["body"], parent=data.get("parent")
         )
-        return Response(render_comment(comment, request), status=status.HTTP_201_CREATED)
+        node = payloads.new_comment(comment, article_key=article.key, author_name=request.user.display_name)
+        return Response(node, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["comments"], parameters=[COMMENT_ID])

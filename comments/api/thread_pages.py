@@ -1,0 +1,97 @@
+"""Thread pages as cached bytes: the hot read of a breaking story.
+
+A page of an article's thread, as anonymous readers get it, is stored as its JSON bytes and its
+ETag under the article's version (``comments.versions``) and the exact URL asked for (the body
+holds absolute ``next`` / ``previous`` links). A change to anything the thread shows moves the
+version on commit, so no reader is ever served a page older than a committed change; the entry
+itself is never updated, only orphaned.
+
+Anonymous requests that hit the cache are answered before DRF runs (no authentication,
+throttling or parsing: the answer costs less than the throttle check would). Misses, and every
+signed-in request, take the full API path with its throttles. Signed-in readers share the public
+bytes too, with their likes and edit rights laid over them (``payloads.overlay_viewer``), unless
+they have a pending comment in the thread, which only they see: then their page is built for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse, HttpResponseNotModified
+
+from comments import conf, payloads, versions
+
+PUBLIC_VARY = "Origin, Cookie, X-Session-Token, Authorization"
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Weak comparison (RFC 9110 §13.1.2): W/"x" and "x" name the same representation."""
+    if not if_none_match:
+        return False
+    wanted = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in wanted or etag.removeprefix("W/") in wanted
+
+
+def sends_credentials(request) -> bool:
+    """Whether the request might be a signed-in reader's (then it never takes the anonymous path)."""
+    meta = request.META
+    return (settings.SESSION_COOKIE_NAME in request.COOKIES or "HTTP_X_SESSION_TOKEN" in meta
+            or "HTTP_AUTHORIZATION" in meta
+            or hasattr(request, "_force_auth_user"))  # DRF's test client signs in this way
+
+
+def _key(request, article_key: str, version: str) -> str:
+    url = hashlib.blake2b(request.build_absolute_uri().encode(), digest_size=16).hexdigest()
+    return f"comments:page:{article_key}:{version}:{url}"
+
+
+def respond(request, etag: str, body: bytes, *, public: bool) -> HttpResponse:
+    """200 with ``body``, or 304 when the client holds it already."""
+    if public:
+        max_age = conf.shared_max_age()
+        cache_control = f"public, max-age=0, s-maxage={max_age}" if max_age else "public, no-cache"
+    else:
+        cache_control = "private, no-cache"
+    if etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    response["Cache-Control"] = cache_control
+    response["Vary"] = PUBLIC_VARY
+    return response
+
+
+def cached_public_page(request, article_key: str) -> HttpResponse | None:
+    """The anonymous answer straight from the cache, or None (then take the full path)."""
+    if not conf.read_cache() or sends_credentials(request):
+        return None
+    version = versions.peek(article_key)
+    if version is None:
+        return None
+    entry = cache.get(_key(request, article_key, version))
+    return None if entry is None else respond(request, *entry, public=True)
+
+
+def public_page(request, article_key: str, version: str, build: Callable[[], dict]) -> tuple[str, bytes]:
+    """(etag, body) of the public page at ``version``: from the cache, or built and stored.
+
+    ``version`` must have been read before ``build`` reads the database.
+    """
+    key = _key(request, article_key, version)
+    if conf.read_cache():
+        entry = cache.get(key)
+        if entry is not None:
+            return entry
+    body = payloads.dumps(build())
+    entry = (etag_of(body), body)
+    if conf.read_cache():
+        cache.set(key, entry, timeout=conf.read_cache_ttl())
+    return entry

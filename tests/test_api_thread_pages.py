@@ -1,0 +1,209 @@
+"""Thread pages served from cached bytes: never stale, 304 on an unchanged page, shared by readers."""
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from comments import payloads, selectors, services, versions
+from comments.api.serializers import CommentSerializer
+from comments.models import Comment, Reader
+
+from .test_api_comments import thread_url
+
+
+def anonymous_read(article, **params):
+    return Client().get(thread_url(article), params)
+
+
+def bodies(response) -> list[str]:
+    return [node["body_html"] for node in payloads._walk(response.json()["results"])]
+
+
+def test_a_warm_anonymous_read_touches_no_database(article, post, django_assert_num_queries):
+    post(article, "Hello")
+    first = anonymous_read(article)
+    with django_assert_num_queries(0):
+        again = anonymous_read(article)
+    assert again.content == first.content
+    assert again["ETag"] == first["ETag"]
+    assert again["Cache-Control"] == "public, max-age=0, s-maxage=5"
+    assert "Cookie" in again["Vary"] and "X-Session-Token" in again["Vary"]
+
+
+def test_an_unchanged_page_answers_304_and_a_changed_one_200(article, post):
+    post(article, "Hello")
+    etag = anonymous_read(article)["ETag"]
+    unchanged = Client().get(thread_url(article), HTTP_IF_NONE_MATCH=etag)
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert Client().get(thread_url(article), HTTP_IF_NONE_MATCH=f"W/{etag}").status_code == 304
+
+    post(article, "News")
+    changed = Client().get(thread_url(article), HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+
+
+def change_by_posting(ctx):
+    services.post_comment(article=ctx["article"], author=ctx["other"], body="A new one")
+
+
+def change_by_liking(ctx):
+    services.like_comment(comment=ctx["comment"], reader=ctx["other"])
+
+
+def change_by_unliking(ctx):
+    services.unlike_comment(comment=ctx["comment"], reader=ctx["liker"])
+
+
+def change_by_editing(ctx):
+    services.edit_comment(comment=ctx["comment"], editor=ctx["reader"], body="Edited text")
+
+
+def change_by_deleting(ctx):
+    services.delete_comment(comment=ctx["comment"], actor=ctx["reader"])
+
+
+def change_by_rejecting(ctx):
+    services.reject_comment(comment=ctx["comment"], moderator=ctx["moderator"])
+
+
+def change_by_renaming(ctx):
+    services.set_reader_display_name(reader=ctx["reader"], display_name="Anahit")
+
+
+def change_by_banning_with_hiding(ctx):
+    services.ban_reader(reader=ctx["reader"], moderator=ctx["moderator"], reason="spam", hide_comments=True)
+
+
+def change_by_deleting_the_account(ctx):
+    Reader.objects.filter(pk=ctx["reader"].pk).delete()
+
+
+def change_by_renaming_in_the_admin(ctx):
+    admin_client = Client()
+    admin_client.force_login(ctx["superuser"])
+    reader = ctx["reader"]
+    response = admin_client.post(f"/admin/comments/reader/{reader.pk}/change/", {
+        "username": reader.username, "email": reader.email, "display_name": "Anahit", "is_active": "on",
+        "date_joined_0": "2026-01-01", "date_joined_1": "10:00:00", "moderation": reader.moderation,
+    })
+    assert response.status_code == 302, response.content[:500]
+
+
+@pytest.mark.parametrize("change", [
+    change_by_posting, change_by_liking, change_by_unliking, change_by_editing, change_by_deleting,
+    change_by_rejecting, change_by_renaming, change_by_banning_with_hiding, change_by_deleting_the_account,
+    change_by_renaming_in_the_admin,
+])
+def test_every_change_the_public_sees_shows_on_the_next_read(
+    article, reader, other_reader, make_reader, moderator, post, change, django_user_model
+):
+    comment = post(article, "Original text")
+    liker = make_reader("Liker")
+    services.like_comment(comment=comment, reader=liker)
+    superuser = django_user_model.objects.create_superuser(username="root", email="root@example.com",
+                                                           password="x")
+    before = anonymous_read(article)
+
+    change({"article": article, "reader": reader, "other": other_reader, "liker": liker, "comment": comment,
+            "moderator": moderator, "superuser": superuser})
+
+    after = anonymous_read(article)
+    assert after.content != before.content
+    # And it is exactly what a page built from scratch shows.
+    cache.clear()
+    assert anonymous_read(article).json() == after.json()
+
+
+def test_the_version_moves_again_after_the_commit(article, post, django_capture_on_commit_callbacks):
+    post(article, "Hello")
+    anonymous_read(article)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        post(article, "Hello again")
+    during = versions.peek(article.key)
+    for callback in callbacks:
+        callback()
+    # A page built from a snapshot taken before the commit is orphaned by the move after it.
+    assert versions.peek(article.key) != during
+
+
+def test_unknown_articles_leave_nothing_in_the_cache(db):
+    response = Client().get("/api/v1/articles/no-such-article/comments/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert versions.peek("no-such-article") is None
+
+
+def test_each_url_has_its_own_page_and_the_links_survive_caching(article, post):
+    for i in range(3):
+        post(article, f"Comment {i}")
+    first = anonymous_read(article, page_size=1)
+    assert len(first.json()["results"]) == 1
+    cached = anonymous_read(article, page_size=1)
+    assert cached.json()["next"] == first.json()["next"] is not None
+    second = Client().get(first.json()["next"])
+    assert second.json()["results"][0]["id"] != first.json()["results"][0]["id"]
+    assert len(anonymous_read(article, page_size=3).json()["results"]) == 3
+
+
+def test_signed_in_readers_share_the_page_with_their_own_likes_and_rights(
+    article, reader, other_reader, post, api_client
+):
+    mine = post(article, "Mine")
+    theirs = post(article, "Theirs", author=other_reader)
+    services.like_comment(comment=theirs, reader=reader)
+    anonymous = anonymous_read(article).json()["results"]
+    assert not any(node["liked"] or node["can_edit"] or node["can_delete"] for node in anonymous)
+
+    response = api_client(reader).get(thread_url(article))
+    assert response["Cache-Control"] == "private, no-cache"
+    by_id = {node["id"]: node for node in response.json()["results"]}
+    assert (by_id[mine.pk]["can_edit"], by_id[mine.pk]["can_delete"], by_id[mine.pk]["liked"]) == (True, True, False)
+    assert (by_id[theirs.pk]["can_edit"], by_id[theirs.pk]["can_delete"], by_id[theirs.pk]["liked"]) == (
+        False, False, True)
+    # The shared page was not changed by the overlay.
+    assert anonymous_read(article).json()["results"] == anonymous
+
+
+def test_a_pending_comment_is_shown_to_its_author_only(article, reader, other_reader, post, api_client):
+    post(article, "Public", author=other_reader)
+    services.set_reader_moderation(reader=reader, moderator=None, moderation=Reader.Moderation.ALWAYS)
+    anonymous_read(article)  # the public page is cached before the pending comment exists
+    pending = post(article, "Waiting")
+    assert pending.status == Comment.Status.PENDING
+
+    own = api_client(reader).get(thread_url(article)).json()["results"]
+    assert [node["id"] for node in own if node["status"] == "pending"] == [pending.pk]
+    for viewer in (None, other_reader):
+        client = api_client(viewer) if viewer else Client()
+        assert pending.pk not in [node["id"] for node in client.get(thread_url(article)).json()["results"]]
+
+
+def test_the_payload_is_what_the_schema_serializer_describes(article, reader, other_reader, make_reader, post):
+    """CommentSerializer documents the shape in the schema; the fast payload must match it exactly."""
+    root = post(article, "Root *with* <b>markup</b>")
+    reply = post(article, "Reply", parent=root, author=other_reader)
+    post(article, "Deeper", parent=reply)
+    gone = post(article, "Gone soon", author=other_reader)
+    post(article, "Answer to the gone one", parent=gone)
+    services.delete_comment(comment=gone, actor=other_reader)  # a tombstone with a reply below
+    services.like_comment(comment=reply, reader=reader)
+    services.set_reader_moderation(reader=reader, moderator=None, moderation=Reader.Moderation.ALWAYS)
+    post(article, "Pending reply", parent=root)
+
+    for viewer in (None, reader, other_reader):
+        expected = CommentSerializer(
+            selectors.article_thread(article, viewer=viewer), many=True
+        ).data
+        roots = (selectors.shown_roots(article, viewer=viewer).values(*payloads.ROW_FIELDS))
+        assert payloads.threads(roots, article_key=article.key, viewer=viewer) == [dict(n) for n in
+                                                                                   _plain(expected)]
+
+
+def _plain(data):
+    """DRF's ReturnDict / OrderedDict nests, as plain dicts and lists."""
+    if isinstance(data, dict):
+        return {key: _plain(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_plain(item) for item in data]
+    return data
