@@ -1,6 +1,6 @@
 """The REST API of API.md. Thin: validate with a small input serializer, call a service, render
-with plain dicts from ``payloads`` (``CommentSerializer`` only describes them in the schema). Domain errors become HTTP in
-``api/exceptions.py``, never here.
+plain dicts from ``payloads`` (``CommentSerializer`` only describes them in the schema). Domain
+errors become HTTP in ``api/exceptions.py``, never here.
 """
 
 from django.shortcuts import get_object_or_404
