@@ -41,11 +41,12 @@ def loads(data: bytes):
     return orjson.loads(data)
 
 
-def timestamp(value: datetime | None) -> str | None:
-    """RFC 3339 in the site's time zone, exactly as DRF's DateTimeField renders it."""
+def timestamp(value: datetime | None, tz=None) -> str | None:
+    """RFC 3339 in the site's time zone (``tz``: the current one), exactly as DRF's
+    DateTimeField renders it."""
     if value is None:
         return None
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -61,7 +62,7 @@ def _visible_to(row: dict, viewer_id: int | None) -> bool:
 
 
 def _node(row: dict, *, article_key: str, tombstone: bool, viewer_id: int | None, liked: set[int],
-          edit_cutoff: datetime) -> dict:
+          edit_cutoff: datetime, tz) -> dict:
     """One comment in API.md's shape (``replies`` filled by the caller)."""
     own = not tombstone and viewer_id is not None and row["author_id"] == viewer_id
     return {
@@ -74,8 +75,8 @@ def _node(row: dict, *, article_key: str, tombstone: bool, viewer_id: int | None
             "id": row["author_id"], "display_name": public_name(row["author_id"], row["author__display_name"]),
         },
         "body_html": "" if tombstone else row["body_html"],
-        "created_at": timestamp(row["created_at"]),
-        "edited_at": timestamp(row["edited_at"]),
+        "created_at": timestamp(row["created_at"], tz),
+        "edited_at": timestamp(row["edited_at"], tz),
         "status": "deleted" if tombstone else row["status"],
         "is_deleted": tombstone,
         "like_count": row["like_count"],
@@ -108,6 +109,7 @@ def build_threads(tops: Sequence[dict], descendants: Iterable[dict], *, article_
         children[row["parent_id"]].append(row)
     liked = _liked_ids(viewer_id, [r["id"] for r in tops] + [r["id"] for r in descendants])
     edit_cutoff = timezone.now() - conf.edit_window()
+    tz = timezone.get_current_timezone()  # once: each lookup goes through a thread-local
 
     def build(row: dict) -> dict | None:
         replies = [node for child in children.get(row["id"], ()) if (node := build(child)) is not None]
@@ -115,7 +117,7 @@ def build_threads(tops: Sequence[dict], descendants: Iterable[dict], *, article_
         if tombstone and not replies:
             return None
         node = _node(row, article_key=article_key, tombstone=tombstone, viewer_id=viewer_id, liked=liked,
-                     edit_cutoff=edit_cutoff)
+                     edit_cutoff=edit_cutoff, tz=tz)
         node["replies"] = replies
         return node
 
@@ -158,7 +160,7 @@ def new_comment(instance: Comment, *, article_key: str, author_name: str) -> dic
     viewer_id = instance.author_id
     tombstone = not _visible_to(row, viewer_id)
     return _node(row, article_key=article_key, tombstone=tombstone, viewer_id=viewer_id, liked=set(),
-                 edit_cutoff=timezone.now() - conf.edit_window())
+                 edit_cutoff=timezone.now() - conf.edit_window(), tz=timezone.get_current_timezone())
 
 
 # --- Per-viewer overlay on a shared public tree ----------------------------------------------------
