@@ -37,6 +37,9 @@ DEFAULTS = {
     "COMMENTS_LIVE_PREFIX": "comments",
     # Seconds a Redis call from a request may take before the event is dropped with a warning.
     "COMMENTS_LIVE_REDIS_TIMEOUT": 0.5,
+    # Rate limits per scope (DRF's "N/second|minute|hour|day"); a site's dict overrides
+    # scope by scope. anon: per IP; user: per reader; the rest: per reader, writes only.
+    "COMMENTS_THROTTLE_RATES": {},
     # Serve anonymous thread pages from cached bytes (moved on every change; see versions.py).
     "COMMENTS_READ_CACHE": True,
     # Seconds a cached thread page or counts answer lives at most: bounds staleness if the cache
@@ -46,6 +49,8 @@ DEFAULTS = {
     # always revalidate with the ETag. 0: shared caches revalidate too.
     "COMMENTS_SHARED_MAX_AGE": 5,
 }
+
+THROTTLE_RATES = {"anon": "600/min", "user": "1200/min", "post_comment": "10/min", "flag": "30/min", "like": "120/min"}
 
 
 def get(name: str):
@@ -120,3 +125,7 @@ def read_cache_ttl() -> int:
 
 def shared_max_age() -> int:
     return int(get("COMMENTS_SHARED_MAX_AGE"))
+
+
+def throttle_rates() -> dict[str, str]:
+    return {**THROTTLE_RATES, **(get("COMMENTS_THROTTLE_RATES") or {})}

@@ -17,11 +17,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from comments import conf, selectors, services
-from comments.api.throttles import FlagThrottle, LikeThrottle, PostCommentThrottle
 from comments.exceptions import CommentsError, PostingTooFast
 from comments.forms import CommentForm, FlagForm
 from comments.models import Article, Comment
 from comments.querysets import SORT_ORDERS
+from comments.throttles import FlagThrottle, LikeThrottle, PostCommentThrottle
 
 SORTS = {sort: sort.title() for sort in SORT_ORDERS}  # value: label
 

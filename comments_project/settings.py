@@ -284,13 +284,12 @@ REST_FRAMEWORK = {
     # Behind a load balancer, the number of proxies in X-Forwarded-For that anonymous throttles
     # skip to find the client's address (unset: REMOTE_ADDR).
     "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None,
-    "DEFAULT_THROTTLE_RATES": {
-        "anon": os.environ.get("THROTTLE_ANON", "600/min"),
-        "user": os.environ.get("THROTTLE_USER", "1200/min"),
-        "post_comment": os.environ.get("THROTTLE_POST_COMMENT", "10/min"),
-        "flag": os.environ.get("THROTTLE_FLAG", "30/min"),
-        "like": os.environ.get("THROTTLE_LIKE", "120/min"),
-    },
+}
+# The comments app's own rate limits (defaults in comments/conf.py), per scope from the environment.
+COMMENTS_THROTTLE_RATES = {
+    scope: os.environ[f"THROTTLE_{scope.upper()}"]
+    for scope in ("anon", "user", "post_comment", "flag", "like")
+    if os.environ.get(f"THROTTLE_{scope.upper()}")
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Comments API",

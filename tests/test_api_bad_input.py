@@ -33,7 +33,7 @@ payloads = st.one_of(
 def generous_rates(settings):
     """The fuzzers send hundreds of requests; the limits are tested elsewhere."""
     rates = dict.fromkeys(["anon", "user", "post_comment", "flag", "like"], "100000/min")
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    settings.COMMENTS_THROTTLE_RATES = rates
 
 
 @pytest.fixture

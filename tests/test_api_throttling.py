@@ -7,7 +7,7 @@ import pytest
 def rates(settings):
     """Small limits: two posts, two flags, two likes a minute; five anonymous requests."""
     limits = {"post_comment": "2/min", "flag": "2/min", "like": "2/min", "anon": "5/min", "user": "1000/min"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": limits}
+    settings.COMMENTS_THROTTLE_RATES = limits
     return limits
 
 

@@ -231,10 +231,7 @@ def test_csrf_failure_under_api_is_json(rf):
 
 
 def test_posting_from_the_page_shares_the_api_rate_limit(client, article, reader, settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "post_comment": "2/min"},
-    }
+    settings.COMMENTS_THROTTLE_RATES = {"post_comment": "2/min"}
     client.force_login(reader)
     for n in range(2):
         assert client.post(f"/articles/{article.key}/comments/", {"body": f"ok {n}"}).status_code == 302

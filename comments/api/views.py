@@ -3,16 +3,22 @@ plain dicts from ``payloads`` (``CommentSerializer`` only describes them in the 
 errors become HTTP in ``api/exceptions.py``, never here.
 """
 
+from django.apps import apps
 from django.shortcuts import get_object_or_404
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from comments import payloads, selectors, services, versions
 from comments.api import thread_pages
+from comments.api.authentication import SessionTokenAuthentication
+from comments.api.exceptions import api_exception_handler
 from comments.api.pagination import PageQuerySerializer, paginate
 from comments.api.parsers import StrictJSONParser
 from comments.api.permissions import IsStaff
@@ -28,8 +34,8 @@ from comments.api.serializers import (
     FlagSerializer,
     LikeSerializer,
 )
-from comments.api.throttles import AnonThrottle, FlagThrottle, LikeThrottle, PostCommentThrottle, ReaderThrottle
 from comments.models import ARTICLE_KEY_PATTERN, Article, Comment
+from comments.throttles import AnonThrottle, FlagThrottle, LikeThrottle, PostCommentThrottle, ReaderThrottle
 
 ERRORS = {
     400: "Invalid input: `fields` says which.",
@@ -70,9 +76,29 @@ def render_comment(comment: Comment, request) -> dict:
     return node
 
 
+def _authentication_classes() -> list:
+    """allauth's session token first (its challenge makes DRF answer 401), the session, and DRF's
+    tokens for the CMS when the site installed ``rest_framework.authtoken``."""
+    classes = [SessionTokenAuthentication, SessionAuthentication]
+    if apps.is_installed("rest_framework.authtoken"):
+        classes.append(TokenAuthentication)
+    return classes
+
+
 class ApiView(APIView):
+    """Every view of the API carries its own DRF policy, so that a host project's global
+    ``REST_FRAMEWORK`` settings (other renderers, permissions, throttles, error handler) cannot
+    change the API.md contract."""
+
+    authentication_classes = _authentication_classes()
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
     parser_classes = [StrictJSONParser]
     throttle_classes = [AnonThrottle, ReaderThrottle]
+    schema = AutoSchema()
+
+    def get_exception_handler(self):
+        return api_exception_handler
 
 
 class CommentApiView(ApiView):

@@ -1,12 +1,16 @@
-"""Rate limits: a ``scope`` plus a rate in settings REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].
+"""Rate limits shared by the API and the HTML pages: a ``scope`` plus a rate.
 
-Counters live in the default cache (Redis when REDIS_URL is set), so a limit holds across
-every server process. A throttled request gets 429 with ``Retry-After``.
+The rates are the app's own (``COMMENTS_THROTTLE_RATES`` in ``conf``, which a site may override
+scope by scope), not the host project's ``REST_FRAMEWORK`` settings: a host with other DRF
+defaults still gets these limits. Counters live in the default cache (Redis when REDIS_URL is
+set), so a limit holds across every server process. A throttled request gets 429 with
+``Retry-After``.
 """
 
 from rest_framework.permissions import SAFE_METHODS
-from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+from comments import conf
 
 
 class SettingsRateMixin:
@@ -14,7 +18,7 @@ class SettingsRateMixin:
     ``override_settings`` (and so the tests of the limits) would not reach them."""
 
     def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return conf.throttle_rates().get(self.scope)
 
 
 class AnonThrottle(SettingsRateMixin, AnonRateThrottle):
