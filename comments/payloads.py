@@ -177,10 +177,14 @@ def cut_at(tombstones: Sequence[bool], start: int, limit: int) -> int:
     return end
 
 
+def _size(nodes: list[dict]) -> int:
+    return len(nodes) + sum(_size(node["replies"]) for node in nodes if node["replies"])
+
+
 def _cut(head: dict, limit: int, keys: dict, link: RepliesLink | None) -> None:
-    flat = list(_flat(head["replies"], keys))
-    if len(flat) <= limit:
+    if _size(head["replies"]) <= limit:  # most threads: no paths to build
         return
+    flat = list(_flat(head["replies"], keys))
     end = cut_at([node["is_deleted"] for node, _ in flat], 0, limit)
     kept = {node["id"] for node, _ in flat[:end]}
     for node in [head, *(node for node, _ in flat[:end])]:

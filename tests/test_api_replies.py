@@ -212,9 +212,25 @@ def test_a_batch_costs_the_same_queries_for_10_and_100_replies(
             reply = post(article, f"reply {n}", parent=parent)
             parent = reply if n % 3 == 0 else root
         url = client.get(f"/api/v1/comments/{root.pk}/replies/").json()["next"]
-        # The comment, its thread (one query on the root index), the reader's likes when signed in.
-        with django_assert_num_queries(3 if signed_in else 2):
+        # The comment, its thread (one query on the root index), and the reader's likes when
+        # signed in; anonymous: the comment's article (for the cache version) instead of likes...
+        with django_assert_num_queries(3):
             assert client.get(url).status_code == 200
+        if not signed_in:  # ... and then the cached bytes
+            with django_assert_num_queries(1):
+                assert client.get(url).status_code == 200
+
+
+def test_an_anonymous_batch_is_cached_until_the_thread_changes(big_thread, other_reader):
+    url = f"/api/v1/comments/{big_thread.pk}/replies/"
+    first = Client().get(url)
+    assert first["Cache-Control"].startswith("public")
+    assert Client().get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    a = big_thread.children.order_by("created_at", "id").first()
+    services.edit_comment(comment=a, editor=other_reader, body="a, edited")
+    again = Client().get(url)
+    assert again.status_code == 200 and again["ETag"] != first["ETag"]
+    assert again.json()["results"][0]["body_html"] == "<p>a, edited</p>"
 
 
 def test_the_cursor_is_the_position_after_a_node(big_thread):

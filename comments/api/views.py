@@ -69,10 +69,9 @@ def validated(serializer_class, data) -> dict:
 def replies_link(request) -> payloads.RepliesLink:
     """Absolute URLs of the next replies of a cut subtree (absolute, like ``next`` of a page:
     the bytes of a cached page hold them)."""
-    template = request.build_absolute_uri(reverse("api:comment-replies", args=[0])).replace("/0/", "/{}/")
 
     def link(comment_id: int, cursor: str) -> str:
-        return f"{template.format(comment_id)}?cursor={cursor}"
+        return request.build_absolute_uri(f"{reverse('api:comment-replies', args=[comment_id])}?cursor={cursor}")
 
     return link
 
@@ -263,16 +262,29 @@ class CommentRepliesView(ApiView):
             after = payloads.decode_cursor(query["cursor"]) if "cursor" in query else None
         except ValueError:
             raise ValidationError({"cursor": ["Invalid cursor."]}, code="invalid_cursor") from None
-        batch = payloads.replies(id, viewer=request.user, after=after, limit=conf.replies_shown())
+        viewer = request.user
+        if viewer.is_authenticated:
+            body = payloads.dumps(self._batch(request, id, after, viewer=viewer))
+            return thread_pages.respond(request, thread_pages.etag_of(body), body, public=False)
+        # Anonymous readers share cached bytes, versioned with the article's thread (read first).
+        key = Comment.objects.filter(pk=id).values_list("article__key", flat=True).first()
+        if key is None:
+            raise NotFound("No such comment.")
+        version = versions.peek(key) or versions.article_version(key)
+        etag, body = thread_pages.public_page(request, key, version,
+                                              lambda: self._batch(request, id, after, viewer=None))
+        return thread_pages.respond(request, etag, body, public=True)
+
+    @staticmethod
+    def _batch(request, comment_id: int, after, *, viewer) -> dict:
+        batch = payloads.replies(comment_id, viewer=viewer, after=after, limit=conf.replies_shown())
         if batch is None:
             raise NotFound("No such comment.")
         next_url = None
         if batch["after"] is not None:
             next_url = replace_query_param(request.build_absolute_uri(), "cursor",
                                            payloads.encode_cursor(batch["after"]))
-        body = payloads.dumps({"next": next_url, "remaining": batch["remaining"], "results": batch["results"]})
-        return thread_pages.respond(request, thread_pages.etag_of(body), body,
-                                    public=not request.user.is_authenticated)
+        return {"next": next_url, "remaining": batch["remaining"], "results": batch["results"]}
 
 
 @extend_schema(tags=["comments"], parameters=[COMMENT_ID])
