@@ -25,6 +25,9 @@ DEFAULTS = {
     "COMMENTS_CLOSE_AFTER_DAYS": None,
     # Top-level comments per page on the server-rendered article page.
     "COMMENTS_PAGE_SIZE": 50,
+    # Replies shown with each top-level comment (its whole subtree, depth first, tombstones
+    # included); the rest follow on "show N more replies" (API: ``more_replies``).
+    "COMMENTS_REPLIES_SHOWN": 50,
     # Seconds between heartbeat comment lines on an idle event stream (proxies drop silent ones).
     "COMMENTS_SSE_HEARTBEAT": 15,
     # Events kept per article for replay to a reconnecting stream (Last-Event-ID).
@@ -89,6 +92,10 @@ def close_after_days() -> int | None:
 
 def page_size() -> int:
     return int(get("COMMENTS_PAGE_SIZE"))
+
+
+def replies_shown() -> int:
+    return max(1, int(get("COMMENTS_REPLIES_SHOWN")))
 
 
 def sse_heartbeat() -> float:

@@ -13,9 +13,11 @@ public tree, so signed-in readers share the cached public page.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 
 import orjson
 from django.utils import timezone
@@ -86,6 +88,8 @@ def _node(row: dict, *, article_key: str, tombstone: bool, viewer_id: int | None
         "can_edit": own and row["status"] in EDITABLE and row["created_at"] > edit_cutoff,
         "can_delete": own,
         "replies": [],
+        # Set on the head of a cut subtree only (see ``build_threads``).
+        "more_replies": None,
     }
 
 
@@ -95,13 +99,16 @@ def _liked_ids(viewer_id: int | None, ids: Sequence[int]) -> set[int]:
     return set(Like.objects.filter(reader_id=viewer_id, comment_id__in=ids).values_list("comment_id", flat=True))
 
 
-def build_threads(tops: Sequence[dict], descendants: Iterable[dict], *, article_key: str, viewer) -> list[dict]:
-    """Nest ``descendants`` (rows, oldest first) under ``tops`` (rows, in page order).
+# Where a subtree continues: ``link(comment_id, cursor)`` -> the URL of its next replies.
+RepliesLink = Callable[[int, str], str]
+# A node's place in its subtree: the (created_at, id) of each comment from the head's reply
+# down to the node. Depth-first order, oldest first among siblings, is the order of these paths.
+Path = tuple[tuple[datetime, int], ...]
 
-    A hidden comment (deleted, removed, or pending for someone else) stays only while a shown
-    reply hangs below it, and then as a tombstone. Costs one query (the viewer's likes) when
-    the viewer is signed in, none otherwise.
-    """
+
+def _build(tops: Sequence[dict], descendants: Iterable[dict], *, article_key: str,
+           viewer) -> tuple[list[dict], dict[int, tuple[datetime, int]]]:
+    """The shown trees, and the (created_at, id) sort key of every node in them."""
     viewer_id = _viewer_id(viewer)
     children: dict[int, list[dict]] = defaultdict(list)
     descendants = list(descendants)
@@ -110,6 +117,7 @@ def build_threads(tops: Sequence[dict], descendants: Iterable[dict], *, article_
     liked = _liked_ids(viewer_id, [r["id"] for r in tops] + [r["id"] for r in descendants])
     edit_cutoff = timezone.now() - conf.edit_window()
     tz = timezone.get_current_timezone()  # once: each lookup goes through a thread-local
+    keys: dict[int, tuple[datetime, int]] = {}
 
     def build(row: dict) -> dict | None:
         replies = [node for child in children.get(row["id"], ()) if (node := build(child)) is not None]
@@ -119,9 +127,98 @@ def build_threads(tops: Sequence[dict], descendants: Iterable[dict], *, article_
         node = _node(row, article_key=article_key, tombstone=tombstone, viewer_id=viewer_id, liked=liked,
                      edit_cutoff=edit_cutoff, tz=tz)
         node["replies"] = replies
+        keys[row["id"]] = (row["created_at"], row["id"])
         return node
 
-    return [node for row in tops if (node := build(row)) is not None]
+    return [node for row in tops if (node := build(row)) is not None], keys
+
+
+def build_threads(tops: Sequence[dict], descendants: Iterable[dict], *, article_key: str, viewer,
+                  replies_shown: int | None = None, replies_link: RepliesLink | None = None) -> list[dict]:
+    """Nest ``descendants`` (rows, oldest first) under ``tops`` (rows, in page order).
+
+    A hidden comment (deleted, removed, or pending for someone else) stays only while a shown
+    reply hangs below it, and then as a tombstone. Costs one query (the viewer's likes) when
+    the viewer is signed in, none otherwise.
+
+    With ``replies_shown``, each top keeps only the first that many nodes of its subtree in
+    depth-first order (see ``cut_at``), and a cut top says how many are left and where they
+    continue: ``more_replies = {"count": n, "next": replies_link(id, cursor)}``.
+    """
+    nodes, keys = _build(tops, descendants, article_key=article_key, viewer=viewer)
+    if replies_shown is not None:
+        for node in nodes:
+            _cut(node, replies_shown, keys, replies_link)
+    return nodes
+
+
+def _flat(nodes: Iterable[dict], keys: dict, path: Path = ()) -> Iterable[tuple[dict, Path]]:
+    """Every node below, depth first, with its path."""
+    for node in nodes:
+        here = (*path, keys[node["id"]])
+        yield node, here
+        yield from _flat(node["replies"], keys, here)
+
+
+def cut_at(tombstones: Sequence[bool], start: int, limit: int) -> int:
+    """Where a batch of at most ``limit`` nodes that starts at ``start`` of a depth-first
+    sequence ends (exclusive), given which nodes of the sequence are tombstones.
+
+    A tombstone is shown only for the replies below it: a batch never ends on one (it is left
+    for the next batch, which holds its replies), unless the batch would be empty, and then it
+    runs on to the first comment. The last node of a sequence is never a tombstone.
+    """
+    total = len(tombstones)
+    end = min(start + max(limit, 1), total)
+    while end - start > 1 and tombstones[end - 1]:
+        end -= 1
+    while end < total and tombstones[end - 1]:
+        end += 1
+    return end
+
+
+def _size(nodes: list[dict]) -> int:
+    return len(nodes) + sum(_size(node["replies"]) for node in nodes if node["replies"])
+
+
+def _cut(head: dict, limit: int, keys: dict, link: RepliesLink | None) -> None:
+    if _size(head["replies"]) <= limit:  # most threads: no paths to build
+        return
+    flat = list(_flat(head["replies"], keys))
+    end = cut_at([node["is_deleted"] for node, _ in flat], 0, limit)
+    kept = {node["id"] for node, _ in flat[:end]}
+    for node in [head, *(node for node, _ in flat[:end])]:
+        if node["replies"]:
+            node["replies"] = [reply for reply in node["replies"] if reply["id"] in kept]
+    cursor = encode_cursor(flat[end - 1][1])
+    head["more_replies"] = {
+        "count": len(flat) - end,
+        "next": link(head["id"], cursor) if link is not None else None,
+    }
+
+
+def encode_cursor(path: Path) -> str:
+    """An opaque position in a subtree: after the node at ``path``."""
+    raw = ",".join(f"{created.astimezone(UTC).isoformat()}/{pk}" for created, pk in path)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> Path:
+    """The path in a cursor from ``encode_cursor``; ValueError for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        path = []
+        for step in raw.split(","):
+            created, pk = step.split("/")
+            when = datetime.fromisoformat(created)
+            if when.tzinfo is None or not pk.isdigit() or not 0 < int(pk) < 2**63:
+                raise ValueError(step)
+            path.append((when.astimezone(UTC), int(pk)))
+    except (binascii.Error, UnicodeDecodeError, OverflowError) as error:
+        raise ValueError(text) from error
+    if not path:
+        raise ValueError(text)
+    return tuple(path)
 
 
 def descendant_rows(root_ids: Sequence[int]) -> list[dict]:
@@ -133,24 +230,73 @@ def descendant_rows(root_ids: Sequence[int]) -> list[dict]:
     )
 
 
-def threads(tops: Sequence[dict], *, article_key: str, viewer) -> list[dict]:
-    """A page of top-level rows with their shown subtrees: one query for the subtrees, one for likes."""
+def threads(tops: Sequence[dict], *, article_key: str, viewer, replies_shown: int | None = None,
+            replies_link: RepliesLink | None = None) -> list[dict]:
+    """A page of top-level rows with their shown subtrees (cut as in ``build_threads``): one
+    query for the subtrees, one for likes."""
     tops = list(tops)
-    return build_threads(tops, descendant_rows([row["id"] for row in tops]), article_key=article_key, viewer=viewer)
+    return build_threads(tops, descendant_rows([row["id"] for row in tops]), article_key=article_key, viewer=viewer,
+                         replies_shown=replies_shown, replies_link=replies_link)
 
 
-def comment(comment_id: int, *, viewer) -> dict | None:
-    """One comment with its shown subtree as ``viewer`` sees it, or None if they may not see it.
-
-    Two queries: the comment's thread (all of it, through the ``root`` index), the viewer's likes.
-    """
+def _subtree(comment_id: int, *, viewer) -> tuple[dict, dict] | None:
+    """The comment's shown tree (uncut) and its sort keys: two queries, see ``comment``."""
     head = Comment.objects.filter(pk=comment_id).values(*ROW_FIELDS, "article__key").first()
     if head is None:
         return None
     thread_root = head["root_id"] or head["id"]
     rows = [row for row in descendant_rows([thread_root]) if row["id"] != head["id"]]
-    nodes = build_threads([head], rows, article_key=head["article__key"], viewer=viewer)
-    return nodes[0] if nodes else None
+    nodes, keys = _build([head], rows, article_key=head["article__key"], viewer=viewer)
+    return (nodes[0], keys) if nodes else None
+
+
+def comment(comment_id: int, *, viewer, replies_shown: int | None = None,
+            replies_link: RepliesLink | None = None) -> dict | None:
+    """One comment with its shown subtree as ``viewer`` sees it, or None if they may not see it.
+
+    The subtree is cut after ``replies_shown`` nodes as in ``build_threads``. Two queries: the
+    comment's thread (all of it, through the ``root`` index), the viewer's likes.
+    """
+    built = _subtree(comment_id, viewer=viewer)
+    if built is None:
+        return None
+    node, keys = built
+    if replies_shown is not None:
+        _cut(node, replies_shown, keys, replies_link)
+    return node
+
+
+def replies(comment_id: int, *, viewer, after: Path | None, limit: int) -> dict | None:
+    """The next ``limit`` shown nodes of a comment's subtree after the position ``after`` (None:
+    from the start), in depth-first order, or None if ``viewer`` may not see the comment.
+
+    Returns ``{"results": [...], "after": path | None, "remaining": n}``: ``results`` is a
+    forest (a node nests those of the batch that hang below it; a node whose parent came in an
+    earlier batch is a root of the forest, and its ``parent`` says where it goes); ``after`` is
+    where the next batch starts (None: this was the last), ``remaining`` how many nodes follow.
+
+    A position stays valid while the thread changes: the batch starts at the first shown node
+    that follows it in thread order, whether or not the node it names is still there. Costs the
+    queries of ``comment``.
+    """
+    built = _subtree(comment_id, viewer=viewer)
+    if built is None:
+        return None
+    head, keys = built
+    flat = list(_flat(head["replies"], keys))
+    start = 0 if after is None else next((i for i, (_, path) in enumerate(flat) if path > after), len(flat))
+    end = cut_at([node["is_deleted"] for node, _ in flat], start, limit)
+    results: list[dict] = []
+    copies: dict[int, dict] = {}
+    for node, _ in flat[start:end]:
+        copy = copies[node["id"]] = {**node, "replies": []}
+        parent = copies.get(node["parent"])
+        (parent["replies"] if parent is not None else results).append(copy)
+    return {
+        "results": results,
+        "after": flat[end - 1][1] if end < len(flat) else None,
+        "remaining": len(flat) - end,
+    }
 
 
 def new_comment(instance: Comment, *, article_key: str, author_name: str) -> dict:

@@ -11,6 +11,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from comments.models import Article, Comment, Like
+from comments.payloads import cut_at
 
 
 def flatten(nodes: Iterable[Comment]) -> Iterator[Comment]:
@@ -118,6 +119,38 @@ def comment_with_replies(comment: Comment, *, viewer) -> Comment | None:
     )
     nodes = _attach_subtrees([comment], [c for c in descendants if c.pk != comment.pk], viewer=viewer)
     return nodes[0] if nodes else None
+
+
+def cut_replies(threads: Sequence[Comment], *, limit: int) -> Sequence[Comment]:
+    """Keep at most ``limit`` nodes of each top-level comment's prepared subtree, depth first,
+    by the rule the API's ``more_replies`` follows (``payloads.cut_at``), in place.
+
+    A cut comment gets ``more_replies_count`` (how many nodes were left out) and
+    ``more_replies_from`` (the id of the first of them); others get 0 and None.
+    """
+    for top in threads:
+        top.more_replies_count, top.more_replies_from = 0, None
+        flat = list(flatten(getattr(top, "replies", ())))
+        if len(flat) <= limit:
+            continue
+        end = cut_at([node.is_tombstone for node in flat], 0, limit)
+        kept = {node.pk for node in flat[:end]}
+        for node in [top, *flat[:end]]:
+            node.replies = [reply for reply in node.replies if reply.pk in kept]
+        top.more_replies_count, top.more_replies_from = len(flat) - end, flat[end].pk
+    return threads
+
+
+def shows_on_the_article_page(comment: Comment, *, viewer, limit: int) -> bool:
+    """Whether the article page shows this reply under its top-level comment (or cuts it after
+    ``limit``): two queries, the thread of its top-level comment and the viewer's likes."""
+    if comment.root_id is None:
+        return True
+    top = comment_with_replies(comment.root, viewer=viewer)
+    if top is None:
+        return False
+    cut_replies([top], limit=limit)
+    return comment.pk in {node.pk for node in flatten([top])}
 
 
 def moderation_summary() -> dict:

@@ -10,6 +10,7 @@ urlpatterns = [
     re_path(rf"^articles/(?P<key>{ARTICLE_KEY_PATTERN})/$", views.article_detail, name="article"),
     re_path(rf"^articles/(?P<key>{ARTICLE_KEY_PATTERN})/comments/$", views.post_comment, name="post_comment"),
     path("comments/<int:pk>/", views.comment_permalink, name="comment"),
+    path("comments/<int:pk>/thread/", views.comment_thread, name="comment_thread"),
     path("comments/<int:pk>/edit/", views.edit_comment, name="edit_comment"),
     path("comments/<int:pk>/delete/", views.delete_comment, name="delete_comment"),
     path("comments/<int:pk>/like/", views.like_comment, name="like_comment"),

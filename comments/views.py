@@ -8,7 +8,7 @@ from math import ceil
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -40,7 +40,9 @@ def _article_page(request, article: Article, *, status: int = 200, form=None, re
     page = Paginator(
         selectors.shown_roots(article, viewer=request.user, sort=sort), conf.page_size()
     ).get_page(request.GET.get("page"))
-    thread = selectors.attach_threads(page.object_list, viewer=request.user)
+    thread = selectors.cut_replies(
+        selectors.attach_threads(page.object_list, viewer=request.user), limit=conf.replies_shown()
+    )
     if reply_form is not None and reply_to not in {c.pk for c in selectors.flatten(thread)}:
         # The answered comment is not on this page (gone, hidden, elsewhere): show the error
         # and the typed text in the main form, so nothing the reader wrote is lost.
@@ -70,6 +72,10 @@ def _comment_url(comment: Comment) -> str:
     return comment.get_absolute_url()
 
 
+def _thread_url(top_id: int, *, at: int) -> str:
+    return f"{reverse('comments:comment_thread', args=[top_id])}#comment-{at}"
+
+
 @require_GET
 def comment_permalink(request, pk: int):
     """A comment's lasting address: the page of its article that shows its thread, at the comment.
@@ -78,9 +84,34 @@ def comment_permalink(request, pk: int):
     lands back on page 3 and not on the newest comments.
     """
     comment = get_object_or_404(Comment.objects.select_related("article", "root"), pk=pk)
+    if not selectors.shows_on_the_article_page(comment, viewer=request.user, limit=conf.replies_shown()):
+        # A reply past "Show N more replies": its thread's own page shows it.
+        return HttpResponseRedirect(_thread_url(comment.root_id, at=comment.pk))
     page = selectors.thread_page_number(comment, viewer=request.user, page_size=conf.page_size())
     query = f"?page={page}" if page > 1 else ""
     return HttpResponseRedirect(f"{comment.article.get_absolute_url()}{query}#comment-{comment.pk}")
+
+
+@require_GET
+def comment_thread(request, pk: int):
+    """A top-level comment's whole thread on a page of its own: where "Show N more replies"
+    leads without JavaScript. A reply's address leads to its thread's page, at the reply."""
+    comment = get_object_or_404(Comment.objects.select_related("article", "root"), pk=pk)
+    if comment.root_id is not None:
+        return HttpResponseRedirect(_thread_url(comment.root_id, at=pk))
+    node = selectors.shown_comment(comment, viewer=request.user)
+    if node is None:
+        raise Http404("No such comment.")
+    article = comment.article
+    context = {
+        "article": article,
+        "top": node,
+        "reply_form": None,
+        "reply_to": None,
+        "accepts_comments": article.accepts_comments,
+        "max_depth": conf.max_depth(),
+    }
+    return render(request, "comments/comment_thread.html", context)
 
 
 @require_POST

@@ -13,7 +13,7 @@ from comments.models import Article, BannedWord, Comment
 
 COMMENT_FIELDS = {
     "id", "article", "parent", "in_reply_to", "depth", "author", "body_html", "created_at", "edited_at",
-    "status", "is_deleted", "like_count", "liked", "reply_count", "can_edit", "can_delete", "replies",
+    "status", "is_deleted", "like_count", "liked", "reply_count", "can_edit", "can_delete", "replies", "more_replies",
 }
 
 

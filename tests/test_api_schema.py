@@ -164,6 +164,18 @@ def test_real_responses_match_the_schema(schema, api_client, article, post, read
 
     c.check(anonymous.get(f"{r}/"), "GET", one)
     c.check(anonymous.get("/api/v1/comments/999999/"), "GET", one)
+
+    replies = "/api/v1/comments/{id}/replies/"
+    settings.COMMENTS_REPLIES_SHOWN = 1
+    c.check(anonymous.get(f"{a}/comments/"), "GET", thread)  # the root's subtree is cut: more_replies
+    cut = anonymous.get(f"{r}/")
+    c.check(cut, "GET", one)
+    assert cut.json()["more_replies"]["count"] == 1
+    c.check(anonymous.get(cut.json()["more_replies"]["next"]), "GET", replies)
+    c.check(author.get(f"{r}/replies/"), "GET", replies)
+    c.check(anonymous.get(f"{r}/replies/", {"cursor": "nonsense"}), "GET", replies)
+    c.check(anonymous.get("/api/v1/comments/999999/replies/"), "GET", replies)
+    del settings.COMMENTS_REPLIES_SHOWN
     c.check(author.patch(f"{r}/", {"body": "edited"}, format="json"), "PATCH", one)
     c.check(author.patch(f"{r}/", {"body": None}, format="json"), "PATCH", one)
     c.check(other.patch(f"{r}/", {"body": "mine now"}, format="json"), "PATCH", one)

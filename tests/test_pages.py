@@ -263,3 +263,60 @@ def test_liking_on_an_older_page_returns_to_that_page(client, article, post, oth
     client.force_login(other_reader)
     response = client.post(f"/comments/{old.pk}/like/", follow=True)
     assert response.redirect_chain[-1][0].endswith(f"?page=2#comment-{old.pk}")
+
+
+# --- Big sub-threads: cut on the article page, whole on the thread's own page --------------------
+
+
+@pytest.fixture
+def long_thread(article, post, other_reader, settings):
+    """A top-level comment with 5 replies (one nested), 3 of them shown on the article page."""
+    settings.COMMENTS_REPLIES_SHOWN = 3
+    top = post(article, "The top comment")
+    first = post(article, "Reply 1", parent=top, author=other_reader)
+    post(article, "Reply 1a", parent=first)
+    for n in (2, 3, 4):
+        post(article, f"Reply {n}", parent=top, author=other_reader)
+    return top
+
+
+def test_the_article_page_cuts_a_long_thread_with_a_link_to_the_rest(client, article, long_thread):
+    html = page(client, article).content.decode()
+    assert "Reply 1a" in html and "Reply 2" in html
+    assert "Reply 3" not in html and "Reply 4" not in html
+    first_cut = Comment.objects.get(body="Reply 3")
+    link = f'href="/comments/{long_thread.pk}/thread/#comment-{first_cut.pk}">Show 2 more replies</a>'
+    assert link in html
+
+
+def test_the_thread_page_shows_the_whole_thread_in_the_site_layout(client, article, long_thread):
+    response = client.get(f"/comments/{long_thread.pk}/thread/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert article.title in html and "The Daily Comment" in html
+    for body in ("The top comment", "Reply 1", "Reply 1a", "Reply 2", "Reply 3", "Reply 4"):
+        assert f"<p>{body}</p>" in html
+    assert "more replies" not in html
+    assert f'href="/comments/{long_thread.pk}/"' in html  # back to the discussion
+
+
+def test_a_reply_s_thread_address_leads_to_its_top_comment_s_thread(client, long_thread):
+    reply = Comment.objects.get(body="Reply 1a")
+    response = client.get(f"/comments/{reply.pk}/thread/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/comments/{long_thread.pk}/thread/#comment-{reply.pk}"
+
+
+def test_the_permalink_of_a_cut_reply_lands_on_its_thread_s_page(client, article, long_thread):
+    shown, cut = Comment.objects.get(body="Reply 2"), Comment.objects.get(body="Reply 4")
+    assert client.get(f"/comments/{shown.pk}/")["Location"] == f"{article.get_absolute_url()}#comment-{shown.pk}"
+    assert client.get(f"/comments/{cut.pk}/")["Location"] == f"/comments/{long_thread.pk}/thread/#comment-{cut.pk}"
+
+
+def test_a_hidden_thread_has_no_page(client, article, long_thread, moderator):
+    services.reject_comment(comment=long_thread, moderator=moderator)  # a tombstone: its replies remain
+    assert client.get(f"/comments/{long_thread.pk}/thread/").status_code == 200
+    hidden = services.post_comment(article=article, author=moderator, body="Soon gone")
+    services.reject_comment(comment=hidden, moderator=moderator)
+    assert client.get(f"/comments/{hidden.pk}/thread/").status_code == 404
+    assert client.get("/comments/999999/thread/").status_code == 404

@@ -14,6 +14,13 @@ class AuthorSerializer(serializers.Serializer):
     display_name = serializers.CharField(source="public_name")
 
 
+class MoreRepliesSerializer(serializers.Serializer):
+    """Where a cut subtree continues."""
+
+    count = serializers.IntegerField(help_text="Shown replies (at any depth, tombstones included) not in `replies`.")
+    next = serializers.URLField(help_text="GET it for the next of them: `/api/v1/comments/{id}/replies/?cursor=…`.")
+
+
 class CommentSerializer(serializers.ModelSerializer):
     """A comment as API.md shows it; ``replies`` nest its shown subtree, oldest first.
 
@@ -33,13 +40,14 @@ class CommentSerializer(serializers.ModelSerializer):
     can_edit = serializers.SerializerMethodField()
     can_delete = serializers.SerializerMethodField()
     replies = serializers.SerializerMethodField()
+    more_replies = serializers.SerializerMethodField()
 
     class Meta:
         model = Comment
         fields = [
             "id", "article", "parent", "in_reply_to", "depth", "author", "body_html", "created_at",
             "edited_at", "status", "is_deleted", "like_count", "liked", "reply_count", "can_edit",
-            "can_delete", "replies",
+            "can_delete", "replies", "more_replies",
         ]
 
     def _tombstone(self, comment) -> bool:
@@ -83,6 +91,14 @@ class CommentSerializer(serializers.ModelSerializer):
     def get_replies(self, comment) -> list[dict]:
         return CommentSerializer(getattr(comment, "replies", []), many=True, context=self.context).data
 
+    @extend_schema_field(MoreRepliesSerializer(allow_null=True, help_text=(
+        "Set when `replies` was cut: a top-level comment in a thread page, or the comment asked "
+        "for, shows at most COMMENTS_REPLIES_SHOWN nodes of its subtree (depth first, oldest first). "
+        "Null everywhere else."
+    )))
+    def get_more_replies(self, comment) -> dict | None:
+        return getattr(comment, "more_replies", None)
+
 
 class ArticleSerializer(serializers.ModelSerializer):
     # Whether a reader can comment now: also false once COMMENTS_CLOSE_AFTER_DAYS has passed.
@@ -101,6 +117,23 @@ class CommentPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = CommentSerializer(many=True, help_text="Top-level comments, each with its shown subtree.")
+
+
+class RepliesPageSerializer(serializers.Serializer):
+    """The next replies of a cut subtree (for the schema; the view builds the dict)."""
+
+    next = serializers.URLField(allow_null=True, help_text="The batch after this one; null after the last.")
+    remaining = serializers.IntegerField(help_text="Shown replies after this batch (0 when `next` is null).")
+    results = CommentSerializer(many=True, help_text=(
+        "The batch as a forest, depth first: a reply nests those of the batch below it; one whose "
+        "parent came in an earlier batch (or is the comment asked for) is listed here, and its "
+        "`parent` says where it goes."
+    ))
+
+
+class RepliesQuerySerializer(serializers.Serializer):
+    cursor = serializers.CharField(required=False, max_length=2000, help_text="Opaque, from `more_replies.next` "
+                                   "or `next`; none: from the first reply.")
 
 
 class StrictCharField(serializers.CharField):

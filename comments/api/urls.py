@@ -15,6 +15,7 @@ urlpatterns = [
         name="article-comments",
     ),
     path("comments/<int:id>/", views.CommentDetailView.as_view(), name="comment"),
+    path("comments/<int:id>/replies/", views.CommentRepliesView.as_view(), name="comment-replies"),
     path("comments/<int:id>/flag/", views.CommentFlagView.as_view(), name="comment-flag"),
     path("comments/<int:id>/like/", views.CommentLikeView.as_view(), name="comment-like"),
 ]

@@ -5,17 +5,19 @@ errors become HTTP in ``api/exceptions.py``, never here.
 
 from django.apps import apps
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from comments import payloads, selectors, services, versions
+from comments import conf, payloads, selectors, services, versions
 from comments.api import thread_pages
 from comments.api.authentication import SessionTokenAuthentication
 from comments.api.exceptions import api_exception_handler
@@ -33,6 +35,8 @@ from comments.api.serializers import (
     FlagInputSerializer,
     FlagSerializer,
     LikeSerializer,
+    RepliesPageSerializer,
+    RepliesQuerySerializer,
 )
 from comments.models import ARTICLE_KEY_PATTERN, Article, Comment
 from comments.throttles import AnonThrottle, FlagThrottle, LikeThrottle, PostCommentThrottle, ReaderThrottle
@@ -68,9 +72,21 @@ def validated(serializer_class, data) -> dict:
     return serializer.validated_data
 
 
+def replies_link(request) -> payloads.RepliesLink:
+    """Absolute URLs of the next replies of a cut subtree (absolute, like ``next`` of a page:
+    the bytes of a cached page hold them)."""
+
+    def link(comment_id: int, cursor: str) -> str:
+        return request.build_absolute_uri(f"{reverse('api:comment-replies', args=[comment_id])}?cursor={cursor}")
+
+    return link
+
+
 def render_comment(comment: Comment, request) -> dict:
-    """``comment`` with its shown subtree as the caller sees it (404 if they no longer may)."""
-    node = payloads.comment(comment.pk, viewer=request.user)
+    """``comment`` with its shown subtree as the caller sees it (404 if they no longer may),
+    cut after COMMENTS_REPLIES_SHOWN replies."""
+    node = payloads.comment(comment.pk, viewer=request.user, replies_shown=conf.replies_shown(),
+                            replies_link=replies_link(request))
     if node is None:
         raise NotFound("No such comment.")
     return node
@@ -160,7 +176,9 @@ class ArticleCommentsView(ApiView):
     @extend_schema(
         summary="The thread, a page of top-level comments with their replies",
         description="Replies are nested oldest first. The reader's own pending comments are included "
-        "with `status: \"pending\"`. Follow `next` / `previous` for more.",
+        "with `status: \"pending\"`. Follow `next` / `previous` for more. Each top-level comment "
+        "carries at most COMMENTS_REPLIES_SHOWN (default 50) nodes of its subtree, depth first; when "
+        "more follow, its `more_replies` says how many and where (`/comments/{id}/replies/`).",
         parameters=[PageQuerySerializer],
         responses={200: CommentPageSerializer, **errors(400, 401, 404, 429)},
     )
@@ -199,7 +217,8 @@ class ArticleCommentsView(ApiView):
             "count": article.comment_count,
             "next": page.next,
             "previous": page.previous,
-            "results": payloads.threads(page.items, article_key=article.key, viewer=viewer),
+            "results": payloads.threads(page.items, article_key=article.key, viewer=viewer,
+                                        replies_shown=conf.replies_shown(), replies_link=replies_link(request)),
         }
 
     @extend_schema(
@@ -245,6 +264,53 @@ class CommentDetailView(CommentApiView):
     def delete(self, request, id: int):
         services.delete_comment(comment=self.get_comment(id), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["comments"], parameters=[COMMENT_ID])
+class CommentRepliesView(ApiView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="More replies of a comment whose subtree was cut",
+        description="The next COMMENTS_REPLIES_SHOWN (default 50) nodes of the comment's shown subtree "
+        "(replies at any depth, tombstones included), depth first, oldest first among siblings: the "
+        "order of the thread. Start from `more_replies.next` of the comment and follow `next` until "
+        "it is null. Each result goes under the comment its `parent` names (already shown, or "
+        "earlier in `results`). A cursor stays valid while the thread changes: the batch starts at "
+        "the first reply that follows its position. Any comment you can see works, top-level or "
+        "not. The reader's own pending replies are included, as in the thread.",
+        parameters=[RepliesQuerySerializer],
+        responses={200: RepliesPageSerializer, **errors(400, 401, 404, 429)},
+    )
+    def get(self, request, id: int):
+        query = validated(RepliesQuerySerializer, request.query_params)
+        try:
+            after = payloads.decode_cursor(query["cursor"]) if "cursor" in query else None
+        except ValueError:
+            raise ValidationError({"cursor": ["Invalid cursor."]}, code="invalid_cursor") from None
+        viewer = request.user
+        if viewer.is_authenticated:
+            body = payloads.dumps(self._batch(request, id, after, viewer=viewer))
+            return thread_pages.respond(request, thread_pages.etag_of(body), body, public=False)
+        # Anonymous readers share cached bytes, versioned with the article's thread (read first).
+        key = Comment.objects.filter(pk=id).values_list("article__key", flat=True).first()
+        if key is None:
+            raise NotFound("No such comment.")
+        version = versions.peek(key) or versions.article_version(key)
+        etag, body = thread_pages.public_page(request, key, version,
+                                              lambda: self._batch(request, id, after, viewer=None))
+        return thread_pages.respond(request, etag, body, public=True)
+
+    @staticmethod
+    def _batch(request, comment_id: int, after, *, viewer) -> dict:
+        batch = payloads.replies(comment_id, viewer=viewer, after=after, limit=conf.replies_shown())
+        if batch is None:
+            raise NotFound("No such comment.")
+        next_url = None
+        if batch["after"] is not None:
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor",
+                                           payloads.encode_cursor(batch["after"]))
+        return {"next": next_url, "remaining": batch["remaining"], "results": batch["results"]}
 
 
 @extend_schema(tags=["comments"], parameters=[COMMENT_ID])

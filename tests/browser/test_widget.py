@@ -280,6 +280,41 @@ def test_load_more_follows_the_cursor(new_page, server):
     expect(comment(page, "Page comment 4")).to_be_focused()  # the first of the new page
 
 
+def test_show_more_replies_of_a_long_thread(new_page, server):
+    # COMMENTS_REPLIES_SHOWN is 50: 106 replies come in batches of 50, 50 and 6.
+    ids = make_article(server, "browser-long-thread", """
+top = services.post_comment(article=article, author=by('boris'), body='A thread that grew long.')
+replies = [services.post_comment(article=article, author=by('ani'), parent=top, body=f'Reply {n}') for n in range(105)]
+services.post_comment(article=article, author=by('eve'), parent=replies[49], body='Nested under reply 49')
+result = {'late': replies[60].pk}
+""")
+    page = open_article(new_page(), server, "browser-long-thread")
+    top = comment(page, "A thread that grew long.")
+    shown = top.locator(".cw-comment")
+    expect(shown).to_have_count(50)
+    expect(comment(page, "Nested under reply 49")).to_have_count(0)
+
+    page.get_by_role("button", name="Show 56 more replies").click()
+    expect(shown).to_have_count(100)
+    # its parent came in the first batch: it goes under it, and gets focus as the first new reply
+    nested = comment(page, "Nested under reply 49")
+    expect(nested).to_be_focused()
+    expect(comment(page, "Reply 49").locator(":scope > .cw-replies > .cw-comment")).to_have_text(
+        re.compile("Nested under reply 49"))
+
+    page.get_by_role("button", name="Show 6 more replies").click()
+    expect(shown).to_have_count(106)
+    expect(page.locator(".cw-more-replies")).to_have_count(0)
+    bodies = top.locator(":scope > .cw-replies > .cw-comment > .cw-main .cw-body").all_inner_texts()
+    assert bodies == [f"Reply {n}" for n in range(105)]  # each once, in thread order
+
+    # A link to a reply past the cut shows the replies up to it.
+    page = new_page()
+    page.goto(article_url(server, "browser-long-thread") + f"#comment-{ids['late']}")
+    expect(comment(page, "Reply 60")).to_be_focused()
+    expect(page.get_by_role("button", name="Show 6 more replies")).to_be_visible()
+
+
 def test_second_reader_sees_live_count_new_comments_notice_and_removal(new_page, server):
     reader = open_article(new_page(), server, "browser-live")
     expect(reader.locator(".cw")).to_have_attribute("data-live", "connected")

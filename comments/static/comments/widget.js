@@ -231,6 +231,9 @@
           else { li.classList.add("cw-linked"); self.thread.prepend(li); self.linkedNote.hidden = false; }
           self.updateEmpty();
         }
+        // A reply past "Show N more replies": show more until it is there.
+        return self.nodes.has(top.id) && self.expandUntil(self.nodes.get(top.id), id);
+      }).then(function () {
         if (self.nodes.has(id)) self.reveal(self.nodes.get(id));
       });
     }, function (error) {
@@ -349,18 +352,74 @@
     this.fillComment(li, comment);
     var replies = li.querySelector(":scope > .cw-replies");
     (comment.replies || []).forEach(function (reply) { replies.append(this.commentNode(reply)); }, this);
+    var more = comment.more_replies;
+    if (more && more.next) li.append(this.moreRepliesButton(li, more.count, more.next));
     return li;
+  };
+
+  /* --- long threads: the API sends a top-level comment with its first replies only --- */
+
+  /** "Show N more replies" under a comment whose replies the API cut (``more_replies``). */
+  Widget.prototype.moreRepliesButton = function (li, count, next) {
+    var self = this;
+    var button = h("button", { type: "button", class: "cw-more-replies", onclick: function () { self.loadReplies(li, button, true); } });
+    button.next = next;
+    button.textContent = "Show " + plural(count, "more reply", "more replies");
+    return button;
+  };
+
+  /** Fetch the next batch of ``li``'s replies and put each under its parent; resolves to
+   * whether it worked. ``focus``: move focus to the first reply shown (a click, not a link). */
+  Widget.prototype.loadReplies = function (li, button, focus) {
+    var self = this;
+    if (button.disabled) return Promise.resolve(false);
+    button.disabled = true;
+    return this.request("GET", new URL(button.next, BASE).href).then(function (batch) {
+      var first = null;
+      batch.results.forEach(function (comment) {
+        var created = self.attachReply(comment, li);
+        if (!first) first = created;
+      });
+      if (batch.next) {
+        button.next = batch.next;
+        button.textContent = "Show " + plural(batch.remaining, "more reply", "more replies");
+        button.disabled = false;
+      } else button.remove();
+      if (focus && first) first.focus();
+      return true;
+    }, function (error) { button.disabled = false; self.announce(describe(error)); return false; });
+  };
+
+  /** A reply from a batch, under its parent (or at the end of ``top``'s replies); returns its
+   * new <li>, or null when it was shown already (posted here, or from the stream). */
+  Widget.prototype.attachReply = function (comment, top) {
+    var li = this.nodes.get(comment.id), created = null;
+    if (!li) {
+      var parent = this.nodes.get(comment.parent) || top;
+      li = created = this.commentNode(Object.assign({}, comment, { replies: [] }));
+      parent.querySelector(":scope > .cw-replies").append(li);
+    }
+    (comment.replies || []).forEach(function (reply) { this.attachReply(reply, top); }, this);
+    return created;
+  };
+
+  /** Show more of ``top``'s replies until comment ``id`` is among them (a link to a cut reply). */
+  Widget.prototype.expandUntil = function (top, id) {
+    var self = this, button = top.querySelector(":scope > .cw-more-replies");
+    if (this.nodes.has(id) || !button) return Promise.resolve();
+    return this.loadReplies(top, button, false).then(function (worked) { if (worked) return self.expandUntil(top, id); });
   };
 
   /** (Re)draw a comment's own content, keeping its replies list. */
   Widget.prototype.fillComment = function (li, comment) {
-    var self = this, replies = li.querySelector(":scope > .cw-replies");
+    var self = this, replies = li.querySelector(":scope > .cw-replies"), more = li.querySelector(":scope > .cw-more-replies");
     li.comment = comment;
     li.classList.toggle("cw-pending", comment.status === "pending");
     li.classList.toggle("cw-tombstone", comment.is_deleted);
     if (comment.is_deleted) {
       li.removeAttribute("aria-labelledby");
       li.replaceChildren(h("p", { class: "cw-removed" }, "This comment was removed."), replies || h("ol", { class: "cw-replies" }));
+      if (more) li.append(more);
       return;
     }
     var author = comment.author ? comment.author.display_name : "Reader", ref = this.uid + "-c" + comment.id;
@@ -393,6 +452,7 @@
     }
     li.replaceChildren(h("div", { class: "cw-main" }, head, body, actions), h("div", { class: "cw-slot" }));
     li.append(replies || h("ol", { class: "cw-replies" }));
+    if (more) li.append(more);
   };
 
   /** The inline area under a comment's actions: one open form at a time. */
@@ -568,7 +628,7 @@
     var li = this.nodes.get(id);
     if (!li) return null;
     var parentLi = li.parentElement.closest(".cw-comment");
-    if (li.querySelector(":scope > .cw-replies > li")) {
+    if (li.querySelector(":scope > .cw-replies > li, :scope > .cw-more-replies")) {
       this.fillComment(li, Object.assign({}, li.comment, { is_deleted: true }));
       return li;
     }
