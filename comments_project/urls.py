@@ -4,6 +4,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from comments.api.exceptions import api_not_found
 
+# The stand-alone service brands its admin; the comments app leaves a host's admin titles alone.
+admin.site.site_header = "The Daily Comment · moderation desk"
+admin.site.site_title = "Moderation desk"
+admin.site.index_title = "What waits for you"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("comments.api.live_urls")),
