@@ -3,8 +3,7 @@
 from django import forms
 
 from comments import conf, services
-from comments.exceptions import InvalidComment
-from comments.models import Flag
+from comments.models import MAX_ID, Flag
 
 
 class SignupForm(forms.Form):
@@ -34,20 +33,15 @@ class CommentForm(forms.Form):
         strip=False,
         error_messages={"required": "Write something before posting."},
     )
-    parent = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=MAX_ID)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["body"].max_length = conf.max_length()
         self.fields["body"].widget.attrs["maxlength"] = conf.max_length()
 
-    def clean_body(self):
-        # The same check the services apply, so the message is on the field.
-        try:
-            services.check_body(self.cleaned_data["body"])
-        except InvalidComment as error:
-            raise forms.ValidationError(error.message) from error
-        return self.cleaned_data["body"]
+    # The body's own rules (blank once normalized, markup-only, bad characters) are the
+    # service's: the views put its InvalidComment on this field, so bleach runs once per post.
 
 
 class FlagForm(forms.Form):

@@ -14,9 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from comments import conf
-from comments.querysets import BanQuerySet, CommentQuerySet, FlagQuerySet
+from comments.querysets import BanQuerySet, CommentQuerySet, FlagQuerySet, in_moderation_q
 
 ARTICLE_KEY_PATTERN = r"[A-Za-z0-9._~-]{1,200}"
+# Ids are 64-bit: bigger ones cannot exist, and PostgreSQL refuses to compare a bigint with them.
+MAX_ID = 2**63 - 1
 article_key_validator = RegexValidator(
     rf"^{ARTICLE_KEY_PATTERN}\Z", "Use 1–200 characters of letters, digits and . _ ~ -"
 )
@@ -165,7 +167,7 @@ class Comment(models.Model):
             # The moderation queue, oldest first: only the few comments waiting are indexed.
             models.Index(
                 fields=["created_at", "id"], name="comment_queue",
-                condition=Q(is_deleted=False) & (Q(status="pending") | Q(open_flag_count__gt=0)),
+                condition=in_moderation_q(),
             ),
         ]
         constraints = [

@@ -23,7 +23,7 @@ import orjson
 from django.utils import timezone
 
 from comments import conf
-from comments.models import Comment, Like, public_name
+from comments.models import MAX_ID, Comment, Like, public_name
 
 # What a node is built from: one row of ``Comment.objects.values(*ROW_FIELDS)``.
 ROW_FIELDS = (
@@ -211,7 +211,7 @@ def decode_cursor(text: str) -> Path:
         for step in raw.split(","):
             created, pk = step.split("/")
             when = datetime.fromisoformat(created)
-            if when.tzinfo is None or not pk.isdigit() or not 0 < int(pk) < 2**63:
+            if when.tzinfo is None or not pk.isdigit() or not 0 < int(pk) <= MAX_ID:
                 raise ValueError(step)
             path.append((when.astimezone(UTC), int(pk)))
     except (binascii.Error, UnicodeDecodeError, OverflowError) as error:

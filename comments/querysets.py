@@ -25,6 +25,11 @@ def visible_to_q(reader) -> Q:
     return visible_q() | Q(status="pending", is_deleted=False, author_id=reader.pk)
 
 
+def in_moderation_q() -> Q:
+    """Waiting for a moderator: pending, or with open flags (and not deleted by its author)."""
+    return Q(is_deleted=False) & (Q(status="pending") | Q(open_flag_count__gt=0))
+
+
 class CommentQuerySet(models.QuerySet):
     def for_article(self, article):
         return self.filter(article=article)
@@ -41,12 +46,8 @@ class CommentQuerySet(models.QuerySet):
 
     def with_visible_descendants(self):
         """Annotate ``has_visible_replies``: a hidden root with these stays as a tombstone."""
-        from comments.models import Comment
-
         return self.annotate(
-            has_visible_replies=Exists(
-                Comment.objects.filter(visible_q(), root=OuterRef("pk"))
-            )
+            has_visible_replies=Exists(self.model.objects.filter(visible_q(), root=OuterRef("pk")))
         )
 
     def shown_roots_for(self, reader):
@@ -62,11 +63,7 @@ class CommentQuerySet(models.QuerySet):
 
     def in_moderation(self):
         """The moderation queue: pending comments and comments with open flags, oldest first."""
-        return (
-            self.filter(is_deleted=False)
-            .filter(Q(status="pending") | Q(open_flag_count__gt=0))
-            .order_by("created_at", "id")
-        )
+        return self.filter(in_moderation_q()).order_by("created_at", "id")
 
     def sorted_by(self, sort: str):
         return self.order_by(*SORT_ORDERS[sort])

@@ -2,6 +2,7 @@
 
 import json
 import re
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -320,3 +321,20 @@ def test_a_hidden_thread_has_no_page(client, article, long_thread, moderator):
     services.reject_comment(comment=hidden, moderator=moderator)
     assert client.get(f"/comments/{hidden.pk}/thread/").status_code == 404
     assert client.get("/comments/999999/thread/").status_code == 404
+
+
+def test_posting_from_the_page_sanitizes_once(client, article, reader):
+    """The form leaves the body's rules to the service: bleach runs once per post, not twice."""
+    client.force_login(reader)
+    with mock.patch("comments.services.clean_comment_html", wraps=services.clean_comment_html) as clean:
+        response = client.post(f"/articles/{article.key}/comments/", {"body": "Once <b>only</b>"})
+    assert response.status_code == 302
+    assert clean.call_count == 1
+
+
+def test_a_markup_only_comment_from_the_page_shows_the_service_s_message(client, article, reader):
+    client.force_login(reader)
+    response = client.post(f"/articles/{article.key}/comments/", {"body": "<script></script>"})
+    assert response.status_code == 400
+    assert "no text once unsupported markup is removed" in response.content.decode()
+    assert not article.comments.exists()

@@ -17,6 +17,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.utils.urls import replace_query_param
 
+from comments.models import MAX_ID
 from comments.querysets import SORT_ORDERS as SORT_KEYS
 
 DEFAULT_PAGE_SIZE = 20
@@ -66,7 +67,7 @@ def _parse_value(field: str, value):
         if parsed.tzinfo is None:
             raise ValueError(field)
         return parsed.astimezone(UTC)  # OverflowError at the ends of the calendar: invalid
-    if type(value) is not int or not 0 <= value < 2**63:
+    if type(value) is not int or not 0 <= value <= MAX_ID:
         raise ValueError(field)
     return value
 

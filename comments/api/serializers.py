@@ -3,10 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from comments.models import Article, Comment, Flag
-
-# Bigger ids cannot exist, and PostgreSQL would refuse to compare a bigint column with them.
-MAX_ID = 2**63 - 1
+from comments.models import MAX_ID, Article, Comment, Flag
 
 
 class AuthorSerializer(serializers.Serializer):
