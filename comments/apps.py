@@ -6,4 +6,4 @@ class CommentsConfig(AppConfig):
     verbose_name = "Comments"
 
     def ready(self):
-        from comments import signals  # noqa: F401 - registers the receivers
+        from comments import checks, signals  # noqa: F401 - registers the checks and the receivers

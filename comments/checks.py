@@ -1,0 +1,95 @@
+"""System checks (``manage.py check``) that tell a site adding the app what is missing, with the fix.
+
+Each message names the setting to change. Errors stop ``runserver`` and ``migrate``: without them
+the app cannot work. Warnings name what works, but not as a newsroom expects in production.
+"""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+# What the app's code imports or relies on, and why.
+REQUIRED_APPS = {
+    "django.contrib.auth": "readers are the site's users",
+    "django.contrib.contenttypes": "required by django.contrib.auth",
+    "django.contrib.sessions": "pages and the API sign readers in with the session",
+    "django.contrib.messages": "the pages confirm posting, editing and reporting with messages",
+    "django.contrib.staticfiles": "the widget and the pages' scripts are static files",
+    "rest_framework": "the REST API is built on Django REST framework",
+    "drf_spectacular": "the API describes itself in OpenAPI",
+    "allauth": "readers sign up and sign in with django-allauth",
+    "allauth.account": "readers sign up and sign in with django-allauth",
+    "allauth.headless": "the API's X-Session-Token sign-in is allauth's headless API",
+}
+REQUIRED_MIDDLEWARE = {
+    "django.contrib.sessions.middleware.SessionMiddleware": "sessions",
+    "django.contrib.auth.middleware.AuthenticationMiddleware": "request.user",
+    "django.middleware.csrf.CsrfViewMiddleware": "CSRF protection of the pages' forms",
+    "allauth.account.middleware.AccountMiddleware": "django-allauth",
+}
+PER_PROCESS_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+}
+
+
+@register(Tags.compatibility)
+def check_installed_apps(app_configs, **kwargs):
+    installed = set(settings.INSTALLED_APPS)
+    return [
+        Error(
+            f"The comments app needs {app!r} in INSTALLED_APPS: {why}.",
+            hint=f"Add {app!r} to INSTALLED_APPS (see the README, 'Add comments to an existing Django site').",
+            id="comments.E001",
+        )
+        for app, why in REQUIRED_APPS.items()
+        if app not in installed
+    ]
+
+
+@register(Tags.compatibility)
+def check_middleware(app_configs, **kwargs):
+    middleware = list(settings.MIDDLEWARE)
+    return [
+        Error(
+            f"The comments app needs {name!r} in MIDDLEWARE ({what}).",
+            hint=f"Add {name!r} to MIDDLEWARE, in the order Django's and allauth's documentation give.",
+            id="comments.E002",
+        )
+        for name, what in REQUIRED_MIDDLEWARE.items()
+        if name not in middleware
+    ]
+
+
+@register(Tags.templates)
+def check_templates(app_configs, **kwargs):
+    django_engines = [t for t in settings.TEMPLATES if t["BACKEND"].endswith("DjangoTemplates")]
+    if not django_engines:
+        return [Error("The comments app renders its pages with Django's template engine.",
+                      hint="Add a DjangoTemplates entry to TEMPLATES.", id="comments.E003")]
+    engine = django_engines[0]
+    processors = engine.get("OPTIONS", {}).get("context_processors", [])
+    problems = []
+    if not engine.get("APP_DIRS") and "loaders" not in engine.get("OPTIONS", {}):
+        problems.append(Error("The comments app's templates ship inside the app.",
+                              hint="Set 'APP_DIRS': True in TEMPLATES.", id="comments.E004"))
+    if "django.template.context_processors.request" not in processors:
+        problems.append(Error("The comments app's templates read the request.",
+                              hint="Add 'django.template.context_processors.request' to the context processors.",
+                              id="comments.E005"))
+    return problems
+
+
+@register(Tags.caches, deploy=True)
+def check_shared_cache(app_configs, **kwargs):
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if backend not in PER_PROCESS_CACHES:
+        return []
+    return [
+        Warning(
+            "The default cache is private to each process: with several server processes, rate limits "
+            "are per process and cached thread pages and counts cannot be shared.",
+            hint="Use a cache every process shares: Redis (REDIS_URL in the stand-alone service), "
+            "or a file or database cache on one machine.",
+            id="comments.W001",
+        )
+    ]
