@@ -244,6 +244,38 @@ def test_nginx_routes_several_machines(tmp_path):
     assert "location ~ ^/api/v1/(articles/[^/]+/events/$|counts/events/)" in config
 
 
+def test_nginx_answers_json_under_the_api_while_a_server_is_down(tmp_path):
+    """Nothing listens on the web and stream sockets: nginx's own errors under /api/ are JSON."""
+    require(nginx_installed(), "Debian's nginx (apt-get install nginx) for the deployment test")
+    tmp_path.chmod(0o755)
+    (port,) = free_ports(1)
+    env = {**os.environ, "RUN_DIR": str(tmp_path), "LISTEN": f"127.0.0.1:{port}", "NGINX_WORKERS": "1"}
+    nginx = subprocess.Popen([sys.executable, "deploy/nginx.py"], cwd=BASE_DIR, env=env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            while True:
+                try:
+                    api = client.get("/api/v1/counts/", params={"article": ARTICLE})
+                    break
+                except httpx.TransportError:
+                    assert nginx.poll() is None and time.monotonic() < deadline, "nginx did not start"
+                    time.sleep(0.2)
+            stream = client.get(f"/api/v1/articles/{ARTICLE}/events/")
+            too_large = client.post(f"/api/v1/articles/{ARTICLE}/comments/", content=b"x" * (2 << 20))
+    finally:
+        os.killpg(nginx.pid, signal.SIGTERM)
+        nginx.wait(STOP_LIMIT)
+
+    for response, status, code in [(api, 503, "unavailable"), (stream, 503, "unavailable"),
+                                   (too_large, 413, "request_too_large")]:
+        assert response.status_code == status
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["code"] == code
+    assert api.headers["retry-after"] == "5"
+
+
 if os.environ.get("REDIS_URL"):
     # Events cross processes through Redis. The embedded default's broker lives in one process,
     # so a comment posted to a web worker cannot reach the stream server without Redis.
