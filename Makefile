@@ -1,15 +1,18 @@
 # Two commands set everything up on a machine with only python3 and make:
 #   make run   - create .venv, install, migrate, load the seeds, serve on http://127.0.0.1:$(PORT)
+#                (gunicorn for pages and the API, uvicorn for event streams, nginx in front)
 #   make test  - create .venv with the dev requirements and run the tests
+# make serve   - the same processes against the DATABASE_URL / REDIS_URL of the environment
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
-WORKERS ?= 1
 export DEBUG ?= true
+# The production shape (deploy/Procfile) under honcho, with the virtualenv's programs on PATH.
+HONCHO = PATH="$(abspath $(VENV))/bin:$$PATH" LISTEN=$(HOST):$(PORT) $(VENV)/bin/honcho -f deploy/Procfile start
 
-.PHONY: run test bench lint migrate clean
+.PHONY: run serve nginx-installed test bench lint migrate clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +31,27 @@ migrate: $(VENV)/.installed
 	$(PY) manage.py load_seeds
 	$(PY) manage.py ensure_admin
 
-run: migrate
+# nginx comes from Debian's package; make installs it when it runs as root.
+nginx-installed:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "nginx is missing: install Debian's package (sudo apt-get install nginx), or run make as root." >&2; \
+	    exit 1; \
+	  fi; \
+	  echo "Installing Debian's nginx (it serves in front of the web and stream processes)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	fi
+
+# Two web workers are plenty on a laptop; in production gunicorn's default is 2 per CPU.
+run: export WEB_CONCURRENCY ?= 2
+run: nginx-installed migrate
 	@echo "Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
-	$(VENV)/bin/uvicorn comments_project.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log
+	$(HONCHO)
+
+serve: $(VENV)/.installed nginx-installed
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(HONCHO)
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest
@@ -42,4 +63,4 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache test-db.sqlite3*
+	rm -rf $(VENV) var staticfiles .pytest_cache test-db.sqlite3*

@@ -118,22 +118,44 @@ SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
 }
 
+# Persistent connections pay off where a thread serves request after request: a WSGI worker
+# (comments_project/wsgi.py says so through COMMENTS_SERVER). Under ASGI each request's sync code
+# runs in a thread of its own, so a kept connection would never be reused (Django's advice: 0).
+WSGI_SERVER = os.environ.get("COMMENTS_SERVER") == "wsgi"
+
+
+def _conn_max_age(default: int | None) -> int | None:
+    """DB_CONN_MAX_AGE in seconds ("none": forever); ``default`` when unset."""
+    value = os.environ.get("DB_CONN_MAX_AGE", "")
+    if not value:
+        return default
+    return None if value.lower() == "none" else int(value)
+
+
 if database_url := os.environ.get("DATABASE_URL"):
-    DATABASES = {
-        "default": dj_database_url.parse(
-            database_url,
-            # 0 under ASGI (Django's advice): each request runs in a fresh thread, so a kept
-            # connection is never reused and lingers until garbage collection.
-            conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
-            conn_health_checks=True,
-        )
-    }
+    DATABASES = {"default": dj_database_url.parse(database_url, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_POOL", True):
+        # psycopg's pool (Django 5.1+): every process keeps a few open connections and lends one to
+        # each request, for WSGI workers and for the stream server's short reads alike. The pool
+        # replaces persistent connections (Django refuses both at once). Connections to PostgreSQL:
+        # up to DB_POOL_MAX_SIZE per process. Off (DB_POOL=false) behind PgBouncer.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "1")),
+            "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "4")),
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),  # seconds a request waits
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = _conn_max_age(600 if WSGI_SERVER else 0)
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", BASE_DIR / "db.sqlite3"),
             "OPTIONS": SQLITE_OPTIONS,
+            # Opening SQLite is cheap but not free (the init pragmas run each time); a WSGI worker
+            # keeps its one connection. The stream server closes its connections itself.
+            "CONN_MAX_AGE": _conn_max_age(None if WSGI_SERVER else 0),
             # A file (not :memory:) for tests too, so that threads in concurrency tests share it.
             "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", BASE_DIR / "test-db.sqlite3")},
         }
@@ -146,7 +168,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "comments.Reader"
 
 # --- Cache ------------------------------------------------------------------------------------
-# The cache also holds DRF's throttle counters, so with Redis the limits hold across processes.
+# The cache also holds DRF's throttle counters, the rate limits of sign-in and the versions of what
+# the public sees, so it must be shared by every server process.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
@@ -159,7 +182,16 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One cache for every process on this machine (gunicorn's workers and the stream server),
+    # with no service to run: see comments_project/cache.py. Only one machine can share it.
+    CACHES = {
+        "default": {
+            "BACKEND": "comments_project.cache.SharedDiskCache",
+            "LOCATION": os.environ.get("CACHE_DIR", BASE_DIR / "var" / "cache"),
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "comments"),
+            "OPTIONS": {"size_limit": int(os.environ.get("CACHE_SIZE_LIMIT", 1 << 30))},  # bytes
+        }
+    }
 
 # --- Auth and accounts (django-allauth) -------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -182,6 +214,10 @@ ACCOUNT_EMAIL_VERIFICATION = os.environ.get(
 )
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Proxies whose X-Forwarded-For entries allauth trusts for those per-IP limits; behind nginx
+# every reader would otherwise share nginx's address (and its limits).
+NUM_PROXIES = int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None
+ALLAUTH_TRUSTED_PROXY_COUNT = NUM_PROXIES or 0
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 HEADLESS_ONLY = False
@@ -257,7 +293,7 @@ USE_TZ = True
 
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -281,9 +317,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "comments.api.exceptions.api_exception_handler",
-    # Behind a load balancer, the number of proxies in X-Forwarded-For that anonymous throttles
-    # skip to find the client's address (unset: REMOTE_ADDR).
-    "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None,
+    # Behind nginx or a load balancer, the number of proxies in X-Forwarded-For that anonymous
+    # throttles skip to find the client's address (unset: REMOTE_ADDR).
+    "NUM_PROXIES": NUM_PROXIES,
 }
 # The comments app's own rate limits (defaults in comments/conf.py), per scope from the environment.
 COMMENTS_THROTTLE_RATES = {

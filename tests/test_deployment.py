@@ -1,0 +1,299 @@
+"""The production shape, started the documented way, answers through nginx.
+
+``honcho -f deploy/Procfile start`` runs gunicorn (pages and the API), uvicorn (event streams)
+and nginx in front, on a free port of 127.0.0.1, against this run's PostgreSQL and Redis when
+DATABASE_URL / REDIS_URL are set (a database of its own, dropped afterwards), or the embedded
+default otherwise (a temporary SQLite file and cache directory). The servers run with DEBUG off
+and collected static files, as in production. Everything is stopped at the end: honcho stops its
+processes, and whatever is left is killed by process group.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import require
+from tests.live_support import delete_keys, free_ports
+from tests.sse import ServerSentEvent, parse_frames
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ARTICLE = "8dd8c1dd39dbf15b"  # the seed article (seeds/)
+WEB_WORKERS = 2
+STARTUP_LIMIT = 90  # seconds for migrations, collectstatic and the servers on a busy machine
+STOP_LIMIT = 20  # honcho gives its processes 5 s, then kills them
+
+
+def nginx_installed() -> bool:
+    return bool(shutil.which("nginx")) or os.access("/usr/sbin/nginx", os.X_OK)
+
+
+def _create_postgres_database(url: str) -> str:
+    import psycopg
+
+    name = f"deploy_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_postgres_database(admin_url: str, url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True,
+                            text=True, timeout=STARTUP_LIMIT)
+    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+
+
+def _stop(honcho: subprocess.Popen, log: Path) -> None:
+    """SIGTERM to honcho (it stops its processes); then SIGKILL to every process group left."""
+    if honcho.poll() is None:
+        os.killpg(honcho.pid, signal.SIGTERM)
+        try:
+            honcho.wait(STOP_LIMIT)
+        except subprocess.TimeoutExpired:
+            pass
+    # honcho starts each process in a session of its own; its log names their ids.
+    children = [int(pid) for pid in re.findall(r"started \(pid=(\d+)\)", log.read_text(errors="replace"))]
+    for pgid in [honcho.pid, *children]:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    honcho.wait(STOP_LIMIT)
+
+
+class Deployment:
+    def __init__(self, base: str, log: Path, honcho: subprocess.Popen):
+        self.base, self.log, self.honcho = base, log, honcho
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.base, timeout=15, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def deployment():
+    require(nginx_installed(), "Debian's nginx (apt-get install nginx) for the deployment test")
+    work = Path(tempfile.mkdtemp(prefix="comments-deploy-"))
+    work.chmod(0o755)  # nginx's workers run as "nobody" when the test runs as root
+    (port,) = free_ports(1)
+    prefix = f"test-deploy-{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "DJANGO_SETTINGS_MODULE": "comments_project.settings",
+        "DEBUG": "false", "SECRET_KEY": f"deployment-test-{uuid.uuid4().hex}", "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false", "ACCOUNT_EMAIL_VERIFICATION": "none",
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+        "LISTEN": f"127.0.0.1:{port}", "RUN_DIR": str(work / "run"), "STATIC_ROOT": str(work / "static"),
+        "WEB_CONCURRENCY": str(WEB_WORKERS), "LOG_LEVEL": "WARNING",
+        "COMMENTS_LIVE_PREFIX": prefix, "CACHE_KEY_PREFIX": prefix, "CACHE_DIR": str(work / "cache"),
+    }
+    env.pop("SQLITE_TEST_PATH", None)
+    admin_url = os.environ.get("DATABASE_URL")
+    if admin_url:
+        env["DATABASE_URL"] = _create_postgres_database(admin_url)
+    else:
+        env["SQLITE_PATH"] = str(work / "db.sqlite3")
+    log = work / "honcho.log"
+    honcho = None
+    try:
+        _manage(env, "migrate", "--noinput", "-v", "0")
+        _manage(env, "load_seeds")
+        _manage(env, "collectstatic", "--noinput", "-v", "0")
+        with log.open("wb") as output:
+            # The command README documents, with the virtualenv's bin/ on PATH.
+            honcho = subprocess.Popen([sys.executable, "-m", "honcho", "-f", "deploy/Procfile", "start"], cwd=BASE_DIR,
+                                      env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        deployment = Deployment(f"http://127.0.0.1:{port}", log, honcho)
+        _wait_until_ready(deployment)
+        yield deployment
+    finally:
+        if honcho is not None:
+            _stop(honcho, log)
+        if admin_url:
+            _drop_postgres_database(admin_url, env["DATABASE_URL"])
+        if os.environ.get("REDIS_URL"):
+            delete_keys(os.environ["REDIS_URL"], prefix)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _wait_until_ready(deployment: Deployment) -> None:
+    """Until nginx answers for both the web workers and the stream server (bounded)."""
+    deadline = time.monotonic() + STARTUP_LIMIT
+    with deployment.client() as client:
+        while True:
+            assert deployment.honcho.poll() is None, f"honcho stopped:\n{deployment.output()}"
+            try:
+                web = client.get("/api/v1/counts/", params={"article": ARTICLE}).status_code
+                with client.stream("GET", f"/api/v1/articles/{ARTICLE}/events/") as response:
+                    stream = response.status_code
+                if (web, stream) == (200, 200):
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"not ready within {STARTUP_LIMIT} s:\n{deployment.output()}"
+            time.sleep(0.5)
+
+
+class EventReader:
+    """Reads server-sent events from an open httpx stream, frame by frame as they arrive."""
+
+    def __init__(self, response: httpx.Response):
+        self.response = response
+        self.chunks = response.iter_bytes()
+        self.items: list = []
+        self.rest = b""
+
+    def next_event(self) -> ServerSentEvent:
+        """The next event (heartbeat comments skipped); httpx's read timeout bounds the wait."""
+        while True:
+            while self.items:
+                item = self.items.pop(0)
+                if isinstance(item, ServerSentEvent):
+                    return item
+            chunk = next(self.chunks, None)
+            assert chunk is not None, "the stream ended"
+            items, self.rest = parse_frames(self.rest + chunk)
+            self.items.extend(items)
+
+
+def open_stream(stack: ExitStack, client: httpx.Client, article: str = ARTICLE) -> EventReader:
+    response = stack.enter_context(client.stream("GET", f"/api/v1/articles/{article}/events/"))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    return EventReader(response)
+
+
+def test_a_page_answers_html_through_nginx(deployment):
+    with deployment.client() as client:
+        response = client.get("/")
+
+    assert response.status_code == 200, deployment.output()
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["server"] == "nginx"
+
+
+def test_the_api_answers_json_through_nginx(deployment):
+    with deployment.client() as client:
+        thread = client.get(f"/api/v1/articles/{ARTICLE}/comments/")
+        missing = client.get("/api/v1/articles/no-such-article/comments/")
+
+    assert thread.status_code == 200, deployment.output()
+    assert thread.headers["content-type"].startswith("application/json")
+    assert isinstance(thread.json()["results"], list)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/json")
+
+
+def test_static_files_answer_with_long_lived_caching(deployment):
+    with deployment.client() as client:
+        page = client.get("/").text
+        stylesheet = re.search(r'href="(/static/comments/site\.[0-9a-f]+\.css)"', page)
+        assert stylesheet, "the page links its stylesheet by a hashed name (collectstatic)"
+        response = client.get(stylesheet.group(1))
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+    assert "immutable" in response.headers["cache-control"]
+
+
+def test_event_streams_answer_unbuffered_and_hold_no_web_worker(deployment):
+    """The first event arrives while the stream stays open; more open streams than web workers
+    leave the pages answering, so the streams are on the stream server."""
+    with deployment.client() as client, ExitStack() as stack:
+        streams = [open_stream(stack, client) for _ in range(WEB_WORKERS + 1)]
+        firsts = [stream.next_event() for stream in streams]
+        page = client.get("/")
+
+    assert [(event.event, event.data["article"]) for event in firsts] == [("count", ARTICLE)] * (WEB_WORKERS + 1)
+    assert page.status_code == 200
+
+
+def test_nginx_routes_several_machines(tmp_path):
+    """The configuration for web and stream servers on other machines passes ``nginx -t``."""
+    require(nginx_installed(), "Debian's nginx (apt-get install nginx) for the deployment test")
+    tmp_path.chmod(0o755)
+    env = {**os.environ, "RUN_DIR": str(tmp_path), "LISTEN": "127.0.0.1:8199",
+           "WEB_UPSTREAMS": "10.0.0.11:8001, 10.0.0.12:8001", "STREAM_UPSTREAMS": "10.0.0.21:8002",
+           "NGINX_TRUST_FORWARDED_PROTO": "true"}
+    result = subprocess.run([sys.executable, "deploy/nginx.py", "--check"], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=30)
+
+    assert result.returncode == 0, result.stderr
+    config = (tmp_path / "nginx.conf").read_text()
+    assert "server 10.0.0.12:8001;" in config and "server 10.0.0.21:8002;" in config
+    assert "location ~ ^/api/v1/(articles/[^/]+/events/$|counts/events/)" in config
+
+
+def test_nginx_answers_json_under_the_api_while_a_server_is_down(tmp_path):
+    """Nothing listens on the web and stream sockets: nginx's own errors under /api/ are JSON."""
+    require(nginx_installed(), "Debian's nginx (apt-get install nginx) for the deployment test")
+    tmp_path.chmod(0o755)
+    (port,) = free_ports(1)
+    env = {**os.environ, "RUN_DIR": str(tmp_path), "LISTEN": f"127.0.0.1:{port}", "NGINX_WORKERS": "1"}
+    nginx = subprocess.Popen([sys.executable, "deploy/nginx.py"], cwd=BASE_DIR, env=env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            while True:
+                try:
+                    api = client.get("/api/v1/counts/", params={"article": ARTICLE})
+                    break
+                except httpx.TransportError:
+                    assert nginx.poll() is None and time.monotonic() < deadline, "nginx did not start"
+                    time.sleep(0.2)
+            stream = client.get(f"/api/v1/articles/{ARTICLE}/events/")
+            too_large = client.post(f"/api/v1/articles/{ARTICLE}/comments/", content=b"x" * (2 << 20))
+    finally:
+        os.killpg(nginx.pid, signal.SIGTERM)
+        nginx.wait(STOP_LIMIT)
+
+    for response, status, code in [(api, 503, "unavailable"), (stream, 503, "unavailable"),
+                                   (too_large, 413, "request_too_large")]:
+        assert response.status_code == status
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["code"] == code
+    assert api.headers["retry-after"] == "5"
+
+
+if os.environ.get("REDIS_URL"):
+    # Events cross processes through Redis. The embedded default's broker lives in one process,
+    # so a comment posted to a web worker cannot reach the stream server without Redis.
+
+    def test_a_comment_posted_through_the_api_reaches_an_open_stream(deployment):
+        with deployment.client() as client, ExitStack() as stack:
+            stream = open_stream(stack, client)
+            assert stream.next_event().event == "count"
+            signup = client.post("/_allauth/app/v1/auth/signup", json={
+                "email": f"{uuid.uuid4().hex[:8]}@example.com", "password": "a long pass phrase 1",
+                "display_name": "Deployed reader"})
+            assert signup.status_code == 200, signup.text
+            token = signup.json()["meta"]["session_token"]
+            posted = client.post(f"/api/v1/articles/{ARTICLE}/comments/", json={"body": "Through nginx."},
+                                 headers={"X-Session-Token": token})
+            assert posted.status_code == 201, posted.text
+            events = [stream.next_event() for _ in range(2)]
+
+        assert {event.event for event in events} == {"comment", "count"}
+        comment = next(event for event in events if event.event == "comment")
+        assert comment.data["id"] == posted.json()["id"]
