@@ -5,8 +5,8 @@ Policy only: these functions read, decide and explain; ``services`` does the wri
 
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 
 from django.core.cache import cache
 from django.db.models import F
@@ -14,7 +14,7 @@ from django.db.models import F
 from comments import conf
 from comments.models import Article, Ban, BannedWord, Comment, Reader
 
-BANNED_WORDS_CACHE_KEY = "comments:banned-words:v1"
+BANNED_WORDS_CACHE_KEY = "comments:banned-words:v2"  # the version of the list, see _matcher()
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,8 @@ def active_ban(reader: Reader) -> Ban | None:
 
 
 def banned_words() -> list[tuple[str, str]]:
-    """(word, action) pairs, cached; ``services`` clears the cache when words change."""
-    words = cache.get(BANNED_WORDS_CACHE_KEY)
-    if words is None:
-        words = list(BannedWord.objects.values_list("word", "action"))
-        cache.set(BANNED_WORDS_CACHE_KEY, words, 300)
-    return words
+    """(word, action) pairs of the current list (see ``_matcher``)."""
+    return _matcher().words
 
 
 def fold(text: str) -> str:
@@ -49,22 +45,65 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
 
 
-@lru_cache(maxsize=4096)
-def _word_pattern(word: str) -> re.Pattern:
-    # \w in Python's re is Unicode-aware for str patterns, so whole-word matching works for
-    # Armenian, Cyrillic and Latin alike; casefold() handles case in every script.
-    return re.compile(rf"(?<!\w){re.escape(fold(word.strip()))}(?!\w)")
+@dataclass(frozen=True)
+class _Matcher:
+    """The word list compiled: one pattern per action, and each folded word as it was entered."""
+
+    words: list[tuple[str, str]]  # (word, action), as in the table
+    patterns: tuple[tuple[str, re.Pattern], ...]  # (action, pattern), rejecting words first
+    entered: dict[tuple[str, str], str]  # (action, folded word) -> the word as entered
+
+
+def _compile(words: list[tuple[str, str]]) -> _Matcher:
+    entered: dict[tuple[str, str], str] = {}
+    for word, action in words:
+        folded = fold(word.strip())
+        if folded:  # an empty word would match everywhere and refuse every comment
+            entered.setdefault((action, folded), word)
+    patterns = []
+    for action in (BannedWord.Action.REJECT, BannedWord.Action.HOLD):
+        alternatives = sorted((w for a, w in entered if a == action), key=len, reverse=True)
+        if alternatives:
+            # \w in Python's re is Unicode-aware for str patterns, so whole-word matching works for
+            # Armenian, Cyrillic and Latin alike; casefold() handles case in every script.
+            alternation = "|".join(map(re.escape, alternatives))
+            patterns.append((action, re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")))
+    return _Matcher(words, tuple(patterns), entered)
+
+
+# The current word list compiled, per process, with the version it was read at: read and compiled
+# once per version, not for every comment (a list of N words used to cost N searches of each).
+# The shared cache holds only the version, a short string, so checking it costs one small read;
+# ``signals`` deletes it when a word changes, and every process reads the new list at once.
+_current: tuple[str, _Matcher] | None = None
+
+
+def _matcher() -> _Matcher:
+    global _current
+    version = cache.get(BANNED_WORDS_CACHE_KEY)
+    if version is None:
+        cache.add(BANNED_WORDS_CACHE_KEY, uuid.uuid4().hex, 300)  # expires: also catches bulk edits
+        version = cache.get(BANNED_WORDS_CACHE_KEY) or ""  # "" when the cache is down: read each time
+    current = _current
+    if current is None or not version or current[0] != version:
+        words = list(BannedWord.objects.values_list("word", "action"))
+        matcher = current[1] if current is not None and current[1].words == words else _compile(words)
+        current = _current = (version, matcher)
+    return current[1]
 
 
 def matching_banned_word(text: str) -> tuple[str, str] | None:
-    """The first banned word in ``text`` (rejecting words first), or None."""
-    folded = fold(text)
-    # An empty word would match everywhere and refuse every comment; it is skipped.
-    matches = [(w, a) for w, a in banned_words() if w.strip() and _word_pattern(w).search(folded)]
-    if not matches:
+    """A banned word in ``text`` and its action, or None: a rejecting word if there is one, else a
+    suspect word; of several, the first in the text. One search per action, whatever the list's size."""
+    matcher = _matcher()
+    if not matcher.patterns:
         return None
-    matches.sort(key=lambda wa: wa[1] != BannedWord.Action.REJECT)
-    return matches[0]
+    folded = fold(text)
+    for action, pattern in matcher.patterns:
+        found = pattern.search(folded)
+        if found:
+            return matcher.entered[(action, found.group())], action
+    return None
 
 
 def needs_premoderation(*, article: Article, author: Reader) -> str:

@@ -5,6 +5,7 @@ can be swapped in this one file. The Content-Security-Policy on reader pages is 
 """
 
 import re
+import threading
 from functools import partial
 
 import bleach
@@ -36,14 +37,24 @@ def _link_attrs(attrs, new=False):
     return attrs
 
 
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_link_attrs], skip_tags={"code"}, parse_email=True)],
-)
+_per_thread = threading.local()
+
+
+def _cleaner() -> bleach.Cleaner:
+    """This thread's cleaner, built once per thread: bleach's Cleaner keeps parser state while it
+    cleans ("not thread-safe ... create a separate cleaner per thread"), and threaded servers run
+    requests side by side."""
+    cleaner = getattr(_per_thread, "cleaner", None)
+    if cleaner is None:
+        cleaner = _per_thread.cleaner = bleach.Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            protocols=ALLOWED_PROTOCOLS,
+            strip=True,
+            strip_comments=True,
+            filters=[partial(LinkifyFilter, callbacks=[_link_attrs], skip_tags={"code"}, parse_email=True)],
+        )
+    return cleaner
 
 
 def normalize_text(text: str) -> str:
@@ -61,7 +72,7 @@ def clean_comment_html(text: str) -> str:
     text = normalize_text(text)
     paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
     html = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return _EMPTY_PARAGRAPH.sub("", _cleaner.clean(html))
+    return _EMPTY_PARAGRAPH.sub("", _cleaner().clean(html))
 
 
 def visible_text(html: str) -> str:

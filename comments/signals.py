@@ -1,6 +1,7 @@
 """Keep the cached banned-word list in step with the table, whichever door changed it."""
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -12,7 +13,9 @@ from comments.moderation import BANNED_WORDS_CACHE_KEY
 
 @receiver([post_save, post_delete], sender=BannedWord)
 def forget_banned_words(**kwargs):
+    """Now, and again after the commit: a process that read the list in between read the old one."""
     cache.delete(BANNED_WORDS_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(BANNED_WORDS_CACHE_KEY))
 
 
 @receiver(post_delete, sender=Comment)

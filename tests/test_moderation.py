@@ -2,8 +2,10 @@
 
 import unicodedata
 from datetime import timedelta
+from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from comments import moderation, services
@@ -70,6 +72,47 @@ def test_editing_in_a_suspect_word_sends_a_visible_comment_back_to_the_queue(art
     comment.refresh_from_db()
     assert comment.status == Status.PENDING
     assert_counts_exact(article)
+
+
+def test_a_changed_word_list_takes_effect_at_once(article, post):
+    assert post(article, "Such a scoundrel.").is_visible
+    word = BannedWord.objects.create(word="scoundrel", action=BannedWord.Action.REJECT)
+    with pytest.raises(RejectedByModeration):
+        post(article, "Such a scoundrel.")
+    word.action = BannedWord.Action.HOLD
+    word.save()
+    assert post(article, "Such a scoundrel.").status == Status.PENDING
+    word.delete()
+    assert post(article, "Such a scoundrel.").is_visible
+
+
+def test_a_word_list_read_before_the_commit_is_forgotten_after_it(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        BannedWord.objects.create(word="scoundrel", action=BannedWord.Action.HOLD)
+        cache.set(moderation.BANNED_WORDS_CACHE_KEY, "read-by-another-process-before-the-commit")
+    assert cache.get(moderation.BANNED_WORDS_CACHE_KEY) is None
+
+
+def test_the_word_list_is_compiled_once_not_for_every_comment(article, post, monkeypatch):
+    monkeypatch.setattr(moderation, "_current", None)  # nothing compiled by an earlier test
+    BannedWord.objects.create(word="scoundrel", action=BannedWord.Action.HOLD)
+    with mock.patch.object(moderation, "_compile", wraps=moderation._compile) as compile_words:
+        for n in range(3):
+            post(article, f"Comment {n}.")
+        assert compile_words.call_count == 1
+        BannedWord.objects.create(word="rogue", action=BannedWord.Action.HOLD)
+        assert post(article, "A rogue.").status == Status.PENDING
+        assert compile_words.call_count == 2
+
+
+def test_any_word_of_a_long_list_matches_whole_and_as_typed(article, post):
+    BannedWord.objects.bulk_create(BannedWord(word=f"word{n}", action=BannedWord.Action.HOLD) for n in range(500))
+    BannedWord.objects.create(word="c++", action=BannedWord.Action.HOLD)  # not a pattern: matched as typed
+    for body, held in [("About WORD0.", True), ("About word499!", True), ("About word500.", False),
+                       ("About word4990.", False), ("I write C++ daily.", True), ("I write c daily.", False)]:
+        comment = post(article, body)
+        assert (comment.status == Status.PENDING) is held, body
+    assert Comment.objects.get(body="I write C++ daily.").log_entries.get().reason == "suspect word: c++"
 
 
 # --- Pre-moderation -------------------------------------------------------------------------------------
