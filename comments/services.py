@@ -685,15 +685,23 @@ def recount_comments(*, batch_size: int = 10_000, progress: Progress | None = No
     ``_recount``).
     """
     articles = _recount(TALLIES["comment_count"], batch_size=batch_size, progress=progress)
-    _recount(TALLIES["reply_count"], batch_size=batch_size, progress=progress)
+    replies = _recount(TALLIES["reply_count"], batch_size=batch_size, progress=progress)
     keys = dict(Article.objects.filter(pk__in=[row[0] for row in articles]).values_list("pk", "key"))
+    _repaired_threads(set(keys.values()), comment_ids=[row[0] for row in replies], counts=bool(articles))
     return [Drift(keys[pk], stored, actual) for pk, stored, actual in sorted(articles) if pk in keys]
+
+
+def _repaired_threads(article_keys: set[str], *, comment_ids: list[int], counts: bool) -> None:
+    """Repaired counters are shown in threads and counts: move the versions of what changed."""
+    article_keys |= set(Article.objects.filter(comments__pk__in=comment_ids).values_list("key", flat=True))
+    if article_keys or counts:
+        versions.bump(article_keys, counts=counts)
 
 
 def recount_likes_and_flags(*, batch_size: int = 10_000, progress: Progress | None = None) -> Counter:
     """Recompute ``like_count`` and ``open_flag_count`` from their rows; returns how many of each
     were repaired. Same batches, locks and guarantees as ``recount_comments``."""
-    return Counter({
-        name: len(_recount(TALLIES[name], batch_size=batch_size, progress=progress))
-        for name in ("like_count", "open_flag_count")
-    })
+    likes = _recount(TALLIES["like_count"], batch_size=batch_size, progress=progress)
+    flags = _recount(TALLIES["open_flag_count"], batch_size=batch_size, progress=progress)
+    _repaired_threads(set(), comment_ids=[row[0] for row in likes], counts=False)
+    return Counter({"like_count": len(likes), "open_flag_count": len(flags)})

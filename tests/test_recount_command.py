@@ -198,3 +198,23 @@ def test_a_comment_posted_while_the_repair_waits_is_not_lost(article, post, read
     root.refresh_from_db()
     assert article.comment_count == 2
     assert root.reply_count == (1 if replying else 0)
+
+
+def test_repaired_counts_show_at_once_on_cached_threads_and_counts(article, post, reader, other_reader):
+    """The repair moves the versions of what it changed, so no cached page keeps the drift."""
+    from django.test import Client
+
+    comment = post(article, "Counted")
+    Article.objects.filter(pk=article.pk).update(comment_count=7)
+    Comment.objects.filter(pk=comment.pk).update(like_count=3)
+    thread = f"/api/v1/articles/{article.key}/comments/"
+    drifted = Client().get(thread).json()
+    assert (drifted["count"], drifted["results"][0]["like_count"]) == (7, 3)
+    assert Client().get("/api/v1/counts/", {"article": article.key}).json()["counts"] == {article.key: 7}
+
+    services.recount_comments()
+    services.recount_likes_and_flags()
+
+    repaired = Client().get(thread).json()
+    assert (repaired["count"], repaired["results"][0]["like_count"]) == (1, 0)
+    assert Client().get("/api/v1/counts/", {"article": article.key}).json()["counts"] == {article.key: 1}
