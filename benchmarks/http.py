@@ -393,7 +393,9 @@ def summarize_speedscope(path: Path, top: int) -> dict:
 
 def profile(args, env: dict) -> None:
     """py-spy on every worker of the recommended deployment (gunicorn) while wrk drives one workload."""
-    if not shutil.which("py-spy"):
+    # Installed with the dev requirements, next to this Python (make does not put .venv/bin on PATH).
+    py_spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if not py_spy:
         raise BenchmarkFailed("py-spy is not installed (pip install -r requirements-dev.txt)")
     out = VAR / "profiles"
     out.mkdir(parents=True, exist_ok=True)
@@ -408,7 +410,7 @@ def profile(args, env: dict) -> None:
                 connections=args.connections, token=token if workload.signed_in else None, warmup=True)
             drain(server, args.connections)
             target = out / f"{workload.name.replace('/', '-')}.speedscope.json"
-            spy = subprocess.Popen(["py-spy", "record", "--subprocesses", "--pid", str(server.process.pid),
+            spy = subprocess.Popen([py_spy, "record", "--subprocesses", "--pid", str(server.process.pid),
                                     "--rate", "250", "--duration", str(int(args.duration) + 2), "--format",
                                     "speedscope", "--output", str(target)], stdout=subprocess.DEVNULL)
             time.sleep(1)
