@@ -462,7 +462,11 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     env = server_env(args.comments)
-    prepare_data(env, args.comments, reset=args.reset_data)
+    try:
+        prepare_data(env, args.comments, reset=args.reset_data)
+    except subprocess.CalledProcessError:
+        print("\nBENCHMARK FAILED: the data could not be prepared (see above)", file=sys.stderr)
+        return 1
     before = load_average()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     heading = (f"{backend()}, {args.comments:,} comments (hot: 1,000), wrk -t{args.threads} -c{args.connections}, "
