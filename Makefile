@@ -12,7 +12,11 @@ export DEBUG ?= true
 # The production shape (deploy/Procfile) under honcho, with the virtualenv's programs on PATH.
 HONCHO = PATH="$(abspath $(VENV))/bin:$$PATH" LISTEN=$(HOST):$(PORT) $(VENV)/bin/honcho -f deploy/Procfile start
 
-.PHONY: run serve nginx-installed test bench lint migrate clean
+# Extra arguments for the HTTP benchmark, e.g. make bench BENCH_ARGS="--duration 5 --comments 1000000"
+BENCH_ARGS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run serve nginx-installed test bench profile wrk lint migrate clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,8 +60,18 @@ serve: $(VENV)/.installed nginx-installed
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest
 
-bench: $(VENV)/.dev-installed
+# The load generator comes from Debian (a C program: far more load per core than a Python client).
+wrk:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
+
+# HTTP: thread reads, counts and posting against the ceiling (benchmarks/http.py); then event streams.
+bench: $(VENV)/.dev-installed wrk
+	$(PY) -m benchmarks.http $(BENCH_ARGS)
 	$(PY) -m benchmarks
+
+# py-spy profiles of W1, W2 and W3 on the recommended deployment, into var/profiles/.
+profile: $(VENV)/.dev-installed wrk
+	$(PY) -m benchmarks.http --profile $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
