@@ -16,8 +16,8 @@ os.environ["DEBUG"] = "false"
 os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("SQLITE_PATH", str(Path(__file__).resolve().parent.parent / "var" / "bench.sqlite3"))
 
-from comments_project.settings import *  # noqa: E402,F403
 from comments import conf  # noqa: E402
+from comments_project.settings import *  # noqa: E402,F403
 from comments_project.settings import env_bool  # noqa: E402
 
 ROOT_URLCONF = "benchmarks.urls"
