@@ -33,6 +33,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -81,6 +82,8 @@ class Deployment:
     label: str
 
     def command(self, port: int, workers: int) -> list[str]:
+        if self.name == "procfile":
+            return [str(Path(sys.executable).parent / "honcho"), "-f", "deploy/Procfile", "start"]
         if self.name == "gunicorn":
             return [sys.executable, "-m", "gunicorn", "comments_project.wsgi:application", "--worker-class", "sync",
                     "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
@@ -89,8 +92,17 @@ class Deployment:
                 "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
 
 
+    def environment(self, port: int, workers: int, run_dir: str) -> dict[str, str]:
+        """What the Procfile reads: where nginx listens, the workers, a run directory of its own."""
+        if self.name != "procfile":
+            return {}
+        return {"LISTEN": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers), "RUN_DIR": run_dir,
+                "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", "WEB_LOG_LEVEL": "warning"}
+
+
 DEPLOYMENTS = {
-    "gunicorn": Deployment("gunicorn", "gunicorn, 2 sync workers (recommended)"),
+    "procfile": Deployment("procfile", "nginx + gunicorn, 2 sync workers (recommended: deploy/Procfile)"),
+    "gunicorn": Deployment("gunicorn", "gunicorn alone, 2 sync workers"),
     "uvicorn": Deployment("uvicorn", "uvicorn ASGI, 2 workers (previous)"),
 }
 
@@ -126,6 +138,8 @@ class Server:
     def __init__(self, deployment: Deployment, env: dict, *, workers: int):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.run_dir = tempfile.mkdtemp(prefix="bench-run-")
+        env = {**env, **deployment.environment(self.port, workers, self.run_dir)}
         self.process = subprocess.Popen(deployment.command(self.port, workers), cwd=BASE_DIR, env=env,
                                         start_new_session=True)
         deadline = time.monotonic() + 60
@@ -148,6 +162,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def __enter__(self):
         return self
@@ -399,7 +414,7 @@ def profile(args, env: dict) -> None:
         raise BenchmarkFailed("py-spy is not installed (pip install -r requirements-dev.txt)")
     out = VAR / "profiles"
     out.mkdir(parents=True, exist_ok=True)
-    deployment = DEPLOYMENTS["gunicorn"]  # the recommended one; the summary knows its request frame
+    deployment = DEPLOYMENTS["gunicorn"]  # the recommended workers; the summary knows its request frame
     summaries = {}
     for workload in [w for w in WORKLOADS if w.name in PROFILED and w.name in args.workloads]:
         with Server(deployment, env, workers=args.workers) as server:
@@ -443,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=4, help="wrk connections (-c)")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--comments", type=int, default=100_000, help="comments in the generated database")
-    parser.add_argument("--deployments", default="gunicorn,uvicorn", help=f"of {', '.join(DEPLOYMENTS)}")
+    parser.add_argument("--deployments", default="procfile,gunicorn,uvicorn", help=f"of {', '.join(DEPLOYMENTS)}")
     parser.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS),
                         help="comma-separated, of: " + ", ".join(w.name for w in WORKLOADS))
     parser.add_argument("--reset-data", action="store_true", help="regenerate the data even if it is up to date")

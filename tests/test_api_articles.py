@@ -45,7 +45,9 @@ def test_cms_creates_an_article_201(cms):
                "published_at": "2023-03-20T21:26:00+04:00", "comments_open": False}
     response = cms.put("/api/v1/articles/budget-2023/", payload, format="json")
     assert response.status_code == 201
-    assert response.json() == {**payload, "key": "budget-2023", "comment_count": 0}
+    # The same instant, written in UTC as every time in the API.
+    assert response.json() == {**payload, "published_at": "2023-03-20T17:26:00Z", "key": "budget-2023",
+                               "comment_count": 0}
     assert Article.objects.get(key="budget-2023").title == "Budget passes"
 
 

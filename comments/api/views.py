@@ -3,9 +3,12 @@ plain dicts from ``payloads`` (``CommentSerializer`` only describes them in the 
 errors become HTTP in ``api/exceptions.py``, never here.
 """
 
+from datetime import UTC
+
 from django.apps import apps
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -115,6 +118,12 @@ class ApiView(APIView):
 
     def get_exception_handler(self):
         return api_exception_handler
+
+    def dispatch(self, request, *args, **kwargs):
+        # Times in the API are UTC ("...Z"), whatever the site's TIME_ZONE: one format for every
+        # client, the same as payloads writes; pages show the site's (or the reader's) zone.
+        with timezone.override(UTC):
+            return super().dispatch(request, *args, **kwargs)
 
 
 class CommentApiView(ApiView):
