@@ -37,6 +37,12 @@ DEFAULTS = {
     "COMMENTS_LIVE_PREFIX": "comments",
     # Seconds a Redis call from a request may take before the event is dropped with a warning.
     "COMMENTS_LIVE_REDIS_TIMEOUT": 0.5,
+    # Without Redis: seconds between a stream process's looks for new events in the database
+    # (one query per process and interval, however many streams are open).
+    "COMMENTS_LIVE_POLL_INTERVAL": 0.15,
+    # Seconds a cached thread page or counts answer lives at most: bounds staleness if the cache
+    # missed a version move (Redis unreachable at that moment).
+    "COMMENTS_READ_CACHE_TTL": 300,
 }
 
 
@@ -100,3 +106,11 @@ def live_prefix() -> str:
 
 def live_redis_timeout() -> float:
     return float(get("COMMENTS_LIVE_REDIS_TIMEOUT"))
+
+
+def live_poll_interval() -> float:
+    return float(get("COMMENTS_LIVE_POLL_INTERVAL"))
+
+
+def read_cache_ttl() -> int:
+    return int(get("COMMENTS_READ_CACHE_TTL"))

@@ -19,7 +19,7 @@ from django.db.models import Count, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from comments import conf, live, moderation
+from comments import conf, live, moderation, versions
 from comments.exceptions import (
     CommentsClosed,
     EditWindowClosed,
@@ -101,6 +101,7 @@ def _apply_visibility_change(comment: Comment, *, was_visible: bool) -> None:
         Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") + delta)
     Article.objects.filter(pk=comment.article_id).update(comment_count=F("comment_count") + delta)
     article_id, comment_id = comment.article_id, comment.pk
+    versions.bump_on_commit([], counts=True)  # the lead's merge moves the article's version here too
     transaction.on_commit(
         lambda: live.visibility_changed(article_id=article_id, comment_id=comment_id, visible=now_visible)
     )

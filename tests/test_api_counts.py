@@ -1,8 +1,13 @@
-"""GET /api/v1/counts/: every count on a news page in one request and one query."""
+"""GET /api/v1/counts/: every count on a news page in one request, from cached bytes.
+
+The answer is cached per key set under the counts version (``comments.versions``), which
+services move after every commit that changes a count; the tests run the on-commit callbacks
+of their posts so that the version moves as it does in production.
+"""
 
 import pytest
 
-from comments import services
+from comments import services, versions
 
 URL = "/api/v1/counts/"
 
@@ -41,7 +46,7 @@ def test_missing_or_invalid_keys_are_a_json_400(client, db, query):
     assert set(response.json()) >= {"detail", "code"}
 
 
-def test_unchanged_counts_answer_304_until_a_comment_lands(client, article, post):
+def test_unchanged_counts_answer_304_until_a_comment_lands(client, article, post, django_capture_on_commit_callbacks):
     first = client.get(counts_url(article.key))
     etag = first["ETag"]
     unchanged = client.get(counts_url(article.key), HTTP_IF_NONE_MATCH=etag)
@@ -49,7 +54,8 @@ def test_unchanged_counts_answer_304_until_a_comment_lands(client, article, post
     assert unchanged.content == b""
     assert unchanged["ETag"] == etag
 
-    post(article, "News!")
+    with django_capture_on_commit_callbacks(execute=True):
+        post(article, "News!")
     changed = client.get(counts_url(article.key), HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200
     assert changed.json()["counts"][article.key] == 1
@@ -69,3 +75,50 @@ def test_schema_describes_the_counts_and_the_event_stream():
     assert "/api/v1/counts/" in paths
     stream = paths["/api/v1/articles/{key}/events/"]["get"]
     assert "text/event-stream" in stream["responses"]["200"]["content"]
+
+
+def test_a_warm_answer_costs_no_query(client, article, post, django_assert_num_queries):
+    post(article)
+    first = client.get(counts_url(article.key, "other"))
+    with django_assert_num_queries(0):
+        revalidated = client.get(counts_url("other", article.key), HTTP_IF_NONE_MATCH=first["ETag"])
+        again = client.get(counts_url(article.key, "other"))
+    assert revalidated.status_code == 304
+    assert again.content == first.content
+    assert again.json() == {"counts": {article.key: 1, "other": 0}}
+
+
+def test_unchanged_counts_keep_their_etag_when_another_count_moves(client, make_article, post,
+                                                                    django_capture_on_commit_callbacks):
+    quiet, busy = make_article("quiet"), make_article("busy")
+    etag = client.get(counts_url(quiet.key))["ETag"]
+    with django_capture_on_commit_callbacks(execute=True):
+        post(busy, "Elsewhere.")
+    assert client.get(counts_url(quiet.key), HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_a_cached_answer_is_never_served_after_the_version_moved(client, article, reader, django_assert_num_queries):
+    assert client.get(counts_url(article.key)).json()["counts"][article.key] == 0
+    services.post_comment(article=article, author=reader, body="Committed, version not yet moved.")
+    # Until the version moves, the cached answer stands (bounded by COMMENTS_READ_CACHE_TTL) ...
+    assert client.get(counts_url(article.key)).json()["counts"][article.key] == 0
+    versions.bump([], counts=True)
+    # ... and once it moved, the database is read again.
+    with django_assert_num_queries(1):
+        assert client.get(counts_url(article.key)).json()["counts"][article.key] == 1
+
+
+def test_headers_for_shared_caches_and_cross_origin_pages(client, article, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://news.example"]
+    response = client.get(counts_url(article.key), HTTP_ORIGIN="https://news.example")
+    assert response["Cache-Control"] == "public, max-age=5"
+    assert "Origin" in response["Vary"] or "origin" in response["Vary"]
+    assert response["Access-Control-Allow-Origin"] == "https://news.example"
+    assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_other_methods_are_a_json_405(client, db, method):
+    response = getattr(client, method)(counts_url("k"))
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"

@@ -1,6 +1,6 @@
 """The article event stream: live count, comment and remove events, replay, heartbeat, fan-out.
 
-Each test drives the real ASGI application in-process, once with the in-process broker and once
+Each test drives the real ASGI application in-process, once with the database broker (the default without Redis) and once
 with Redis, so both transports keep the same contract.
 """
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 DEAD_REDIS = "redis://127.0.0.1:8199/0"  # a port in this project's test range where nothing listens
 
 
-@pytest.fixture(params=["local", "redis"])
+@pytest.fixture(params=["database", "redis"])
 def broker_settings(request):
     """Settings for a fresh broker of each kind; Redis keys and channel get a prefix of their own."""
     prefix = f"test-live-{uuid.uuid4().hex[:12]}"
