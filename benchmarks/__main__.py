@@ -204,7 +204,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="comments-bench-"))
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
     env.update(SQLITE_PATH=str(workdir / "bench.sqlite3"), DJANGO_SETTINGS_MODULE="comments_project.settings",
-               DEBUG="true", LOG_LEVEL="WARNING", THROTTLE_USER="100000/min", THROTTLE_ANON="100000/min")
+               DEBUG="true", LOG_LEVEL="WARNING", THROTTLE_USER="100000/min", THROTTLE_ANON="100000/min",
+               THROTTLE_POST_COMMENT="100000/min")
     started = time.monotonic()
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
     subprocess.run([sys.executable, "manage.py", "shell", "-c", SETUP], cwd=BASE_DIR, env=env, check=True,

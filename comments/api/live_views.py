@@ -10,6 +10,7 @@ broker (``comments.live``).
 import hashlib
 import json
 import re
+import sys
 
 import orjson
 from asgiref.sync import sync_to_async
@@ -217,32 +218,41 @@ async def counts_events(request):
     keys, error = _article_keys(request)
     if error is not None:
         return error
+    # The stream lives for hours: every page following the same articles shares one copy of
+    # their keys, and the parsed query (a second copy) is let go (``GET`` re-parses if asked).
+    keys = [sys.intern(key) for key in keys]
+    del request.GET
     broker = live.broker()
     try:
         # Taken before the counts are read: an event at or below these ids is already in them.
-        newest = await broker.last_ids(keys)
+        floors = await broker.last_ids(keys)
     except live.BrokerUnavailableError:
         return _unavailable()
-    return _event_stream(_count_stream(broker, keys, newest))
+    return _event_stream(_count_stream(broker, keys, floors))
 
 
-async def _count_stream(broker, keys: list[str], newest: dict[str, int]):
+async def _count_stream(broker, keys: list[str], floors: dict[str, int]):
     """Subscribe first, then read the counts: a change committed in between is in both, never in neither.
 
-    One subscription for all keys (no task per key). ``newest`` holds, per key, the id of the
-    count last sent; an older count (two commits publishing out of order) is dropped.
+    One subscription for all keys (no task per key). A count event is sent only if its id is
+    above the key's floor (the id the initial count stands for) and above the last count sent for
+    the key, so an older count (two commits publishing out of order) never follows a newer one.
+    With one id sequence for all articles (the database broker) the floors are one number.
     """
     yield f"retry: {RECONNECT_MS}\n\n".encode()
+    floor = floors[keys[0]] if len(set(floors.values())) == 1 else None
+    newest: dict[str, int] = {} if floor is not None else floors  # per key, only once it moved
     async with broker.subscribe(keys, live.COUNTS_ONLY) as subscription:
         counts = await sync_to_async(_visible_counts_and_close, thread_sensitive=False)(keys)
-        yield b"".join(live.count_event(newest[key], article_key=key, count=n).frame for key, n in counts.items())
+        yield b"".join(live.count_event(floors[key], article_key=key, count=n).frame for key, n in counts.items())
+        del counts, floors
         async for batch in subscription.batches(conf.sse_heartbeat()):
             if batch is None:
                 yield live.HEARTBEAT
                 continue
             frames = []
             for event in batch:
-                if event.id > newest.get(event.article, 0):
+                if event.id > newest.get(event.article, floor or 0):
                     newest[event.article] = event.id
                     frames.append(event.frame)
             if frames:
