@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, OperationalError, connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -121,3 +121,26 @@ def test_replay_reads_the_table_after_a_stream_process_restart(article, post):
     assert [(e.event, e.data.get("id")) for e in replayed] == [("comment", missed.pk), ("count", None)]
     assert replayed[1].data["count"] == 1
     connection.close()
+
+
+def test_the_poller_outlives_a_failing_read(article, post, database_broker, monkeypatch, caplog):
+    real, failures = live.DatabaseBroker._rows_after, []
+
+    def flaky(self, after, article_key=None):
+        if article_key is None and not failures:
+            failures.append(after)
+            raise OperationalError("database is locked")
+        return real(self, after, article_key)
+
+    monkeypatch.setattr(live.DatabaseBroker, "_rows_after", flaky)
+
+    async def scenario():
+        async with StreamClient(application, f"/api/v1/articles/{article.key}/events/") as stream:
+            await stream.next_event()
+            await in_thread(post, article, "After the hiccup.")
+            return await stream.next_event(timeout=10)
+
+    with caplog.at_level(logging.WARNING):
+        event = asyncio.run(scenario())
+    assert failures and "cannot read events" in caplog.text
+    assert (event.event, event.data["body_html"]) == ("comment", "<p>After the hiccup.</p>")

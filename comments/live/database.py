@@ -198,9 +198,10 @@ class DatabaseBroker:
                     if failing:
                         logger.info("live: reading events from the database again")
                         failing = False
-                except DatabaseError as error:
+                except Exception as error:  # the poller must outlive any failure, or its streams go quiet
                     if not failing:
-                        logger.warning("live: cannot read events from the database (%s); retrying", error)
+                        logger.warning("live: cannot read events from the database (%s); retrying", error,
+                                       exc_info=not isinstance(error, DatabaseError))
                     failing = True
                     await loop.run_in_executor(executor, connections.close_all)
                     await asyncio.sleep(1.0)
