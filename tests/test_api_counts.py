@@ -38,7 +38,7 @@ def test_hundred_keys_are_fine_but_not_more(client, db):
 
 
 @pytest.mark.parametrize("query", ["", "?article=", "?article=has%20space", "?article=" + "x" * 201,
-                                   "?article=ok&article=%3Cscript%3E"])
+                                   "?article=ok&article=%3Cscript%3E", "?article=ok&article=x%0Ay", "?article=a+b"])
 def test_missing_or_invalid_keys_are_a_json_400(client, db, query):
     response = client.get(URL + query)
     assert response.status_code == 400
@@ -60,6 +60,12 @@ def test_unchanged_counts_answer_304_until_a_comment_lands(client, article, post
     assert changed.status_code == 200
     assert changed.json()["counts"][article.key] == 1
     assert changed["ETag"] != etag
+
+
+def test_keys_are_read_as_django_reads_a_query(client, make_article, post):
+    post(make_article("abc"))
+    response = client.get(URL + "?%61rticle=%61bc&other=1&article=new")
+    assert response.json() == {"counts": {"abc": 1, "new": 0}}
 
 
 def test_duplicate_keys_are_counted_once(client, article, post):
