@@ -128,3 +128,18 @@ def test_other_methods_are_a_json_405(client, db, method):
     response = getattr(client, method)(counts_url("k"))
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
+
+
+def test_answers_match_the_schema(client, article, post):
+    """The view is described by hand (it is not a DRF view): its real answers must match that text."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    from tests.test_api_schema import Conformance
+
+    conformance = Conformance(SchemaGenerator().get_schema(request=None, public=True))
+    post(article)
+    ok = client.get(counts_url(article.key, "other"))
+    for response in [ok, client.get(counts_url(article.key, "other"), HTTP_IF_NONE_MATCH=ok["ETag"]),
+                     client.get(URL), client.get(counts_url("bad key"))]:
+        conformance.check(response, "GET", "/api/v1/counts/")
+    assert {status for _, _, status in conformance.seen} == {"200", "304", "400"}
