@@ -143,3 +143,11 @@ def test_answers_match_the_schema(client, article, post):
                      client.get(URL), client.get(counts_url("bad key"))]:
         conformance.check(response, "GET", "/api/v1/counts/")
     assert {status for _, _, status in conformance.seen} == {"200", "304", "400"}
+
+
+def test_a_lost_version_move_is_bounded_by_the_cache_ttl(client, article, reader, settings):
+    """If Redis missed a version move, cached answers (shared and per process) still expire."""
+    settings.COMMENTS_READ_CACHE_TTL = 0
+    assert client.get(counts_url(article.key)).json()["counts"][article.key] == 0
+    services.post_comment(article=article, author=reader, body="The version move is lost (no on_commit here).")
+    assert client.get(counts_url(article.key)).json()["counts"][article.key] == 1

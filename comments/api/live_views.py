@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import sys
+import time
 from urllib.parse import unquote_plus
 
 import orjson
@@ -109,29 +110,35 @@ def _visible_counts(keys: list[str]) -> dict[str, int]:
     return counts
 
 
-RECENT_ANSWERS = 256  # (ETag, body) pairs a process keeps, oldest out first: about 1 KiB each for 50 keys
-_recent_answers: dict[str, tuple[str, bytes]] = {}
+RECENT_ANSWERS = 256  # answers a process keeps, oldest out first: about 1 KiB each for 50 keys
+_recent_answers: dict[str, tuple[float, tuple[str, bytes]]] = {}  # cache key -> (deadline, answer)
 
 
 def _counts_answer(keys: list[str]) -> tuple[str, bytes]:
     """(ETag, body) for this key set, cached under the counts version read before the database.
 
     A version move (any count changed, see ``comments.versions``) makes a new cache key, so an
-    answer built from an older snapshot is never served once the change committed.
+    answer built from an older snapshot is never served once the change committed. The process
+    also keeps its latest answers (one version, one answer), which spares a cache round trip;
+    like the shared entries they live ``COMMENTS_READ_CACHE_TTL`` at most, which bounds the
+    staleness if a version move was lost (Redis unreachable at that moment).
     """
     digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
     cache_key = f"comments:counts:{versions.counts_version()}:{digest}"
-    # One version, one answer: the process keeps the newest ones too, which spares a cache round trip.
-    answer = _recent_answers.get(cache_key) or cache.get(cache_key)
+    now = time.monotonic()
+    deadline, answer = _recent_answers.get(cache_key, (0.0, None))
+    if deadline > now:
+        return answer
+    ttl = conf.read_cache_ttl()
+    answer = cache.get(cache_key)
     if answer is None:
         counts = _visible_counts(keys)
         answer = (_etag(counts), orjson.dumps({"counts": counts}))
-        cache.set(cache_key, answer, conf.read_cache_ttl())
-    if cache_key not in _recent_answers:
-        _recent_answers[cache_key] = answer
-        if len(_recent_answers) > RECENT_ANSWERS:
-            with contextlib.suppress(KeyError, RuntimeError, StopIteration):  # another thread evicted it first
-                del _recent_answers[next(iter(_recent_answers))]
+        cache.set(cache_key, answer, ttl)
+    _recent_answers[cache_key] = (now + ttl, answer)
+    if len(_recent_answers) > RECENT_ANSWERS:
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):  # another thread evicted it first
+            del _recent_answers[next(iter(_recent_answers))]
     return answer
 
 
