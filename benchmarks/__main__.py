@@ -6,8 +6,10 @@ descriptors while they are open, and how long one comment takes to reach every s
 separate process (benchmarks/client.py) over raw sockets; everything binds to 127.0.0.1, and
 each run stops by itself within its timeouts.
 
-Scenarios: the in-process broker (the embedded default), Redis (when REDIS_URL is set), and,
-for comparison, Django's stock ASGI handler, which keeps one thread per open stream.
+Scenarios: article streams with the database broker (the embedded default, no Redis), list-page
+counts streams following 50 articles each (/api/v1/counts/events/, which must cost no more per
+page than an article stream), the same two with Redis (when REDIS_URL is set), and, for
+comparison, Django's stock ASGI handler, which keeps one thread per open stream.
 
     python -m benchmarks [--streams 1000] [--events 5] [--port 8190]
 """
@@ -29,10 +31,14 @@ import httpx
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PASSWORD = "bench password 42"
+LIST_KEYS = ["bench", *(f"bench-list-{i}" for i in range(1, 50))]  # a front page's 50 articles
+ARTICLE_PATH = "/api/v1/articles/bench/events/"
+LIST_PATH = "/api/v1/counts/events/?" + "&".join(f"article={key}" for key in LIST_KEYS)
 SETUP = f"""
 from comments import services
 from comments.models import Reader
-services.upsert_article(key="bench", title="Benchmark article")
+for key in {LIST_KEYS!r}:
+    services.upsert_article(key=key, title="Benchmark article")
 if not Reader.objects.filter(email="bench@example.com").exists():
     Reader.objects.create_user(username="bench", email="bench@example.com", password={PASSWORD!r})
 """
@@ -104,22 +110,37 @@ class Poster:
             "body": body, "csrfmiddlewaretoken": self.http.cookies["csrftoken"],
         })
         self.durations.append(time.time() - started)
-        return int(re.search(r"#comment-(\d+)", response.headers["location"]).group(1)), started
+        # The page redirects to the comment's permalink (/comments/<id>/, or #comment-<id>).
+        match = re.search(r"(?:#comment-|/comments/)(\d+)", response.headers.get("location", ""))
+        if response.status_code not in (302, 303) or match is None:
+            raise RuntimeError(f"posting failed: {response.status_code} {response.headers.get('location')}")
+        return int(match.group(1)), started
 
 
-def run_client(port: int, streams: int, events: int, timeout: float) -> subprocess.Popen:
+def run_client(port: int, streams: int, events: int, timeout: float, *, path: str = ARTICLE_PATH,
+               after_count: int | None = None) -> subprocess.Popen:
+    """``after_count`` set: list streams, whose arrivals are the counts of "bench" above it."""
+    counts = [] if after_count is None else ["--counts-of", "bench", "--after-count", str(after_count)]
     return subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.client", "--port", str(port), "--path", "/api/v1/articles/bench/events/",
-         "--streams", str(streams), "--events", str(events), "--timeout", str(timeout)],
+        [sys.executable, "-m", "benchmarks.client", "--port", str(port), "--path", path,
+         "--streams", str(streams), "--events", str(events), "--timeout", str(timeout), *counts],
         cwd=BASE_DIR, stdout=subprocess.PIPE, text=True,
     )
 
 
-def scenario(name: str, env: dict, args, *, stock_handler: bool = False) -> dict:
+def bench_count(base: str) -> int:
+    return httpx.get(base + "/api/v1/counts/?article=bench", timeout=10).json()["counts"]["bench"]
+
+
+def scenario(name: str, env: dict, args, *, stock_handler: bool = False, list_streams: bool = False) -> dict:
+    """``list_streams``: each stream follows the counts of 50 articles (a list page), not one article."""
+    path = LIST_PATH if list_streams else ARTICLE_PATH
     server = Server(env, args.port, stock_handler=stock_handler)
     try:
         poster = Poster(server.base)
-        warm = run_client(args.port, 20, 1, 30)  # load every code path once before the baseline
+        # Load every code path once before the baseline.
+        warm = run_client(args.port, 20, 1, 30, path=path,
+                          after_count=bench_count(server.base) if list_streams else None)
         assert warm.stdout.readline().strip() == "READY"
         poster.post("Warm-up.")
         warm.communicate(timeout=30)
@@ -127,7 +148,9 @@ def scenario(name: str, env: dict, args, *, stock_handler: bool = False) -> dict
         baseline = proc_figures(server.process.pid)
 
         opening = time.monotonic()
-        client = run_client(args.port, args.streams, args.events, 60)
+        count_before = bench_count(server.base)
+        client = run_client(args.port, args.streams, args.events, 60, path=path,
+                            after_count=count_before if list_streams else None)
         if client.stdout.readline().strip() != "READY":
             raise RuntimeError("the client could not open its streams")
         open_seconds = time.monotonic() - opening
@@ -137,7 +160,8 @@ def scenario(name: str, env: dict, args, *, stock_handler: bool = False) -> dict
         started = {}
         for n in range(args.events):
             comment_id, at = poster.post(f"Benchmark comment {n}.")
-            started[comment_id] = at
+            # A list stream sees the comment as the count it made (nothing else posts meanwhile).
+            started[count_before + n + 1 if list_streams else comment_id] = at
             time.sleep(0.3)
         arrivals = {int(k): v for k, v in json.loads(client.communicate(timeout=90)[0]).items()}
     finally:
@@ -151,6 +175,7 @@ def scenario(name: str, env: dict, args, *, stock_handler: bool = False) -> dict
     delivered = len(latencies)
     return {
         "scenario": name,
+        "path": path,
         "streams": args.streams,
         "open_s": open_seconds,
         "rss_per_stream_kb": (held["rss_kb"] - baseline["rss_kb"]) / args.streams,
@@ -179,21 +204,24 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="comments-bench-"))
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
     env.update(SQLITE_PATH=str(workdir / "bench.sqlite3"), DJANGO_SETTINGS_MODULE="comments_project.settings",
-               DEBUG="true", LOG_LEVEL="WARNING", THROTTLE_USER="100000/min", THROTTLE_ANON="100000/min")
+               DEBUG="true", LOG_LEVEL="WARNING", THROTTLE_USER="100000/min", THROTTLE_ANON="100000/min",
+               THROTTLE_POST_COMMENT="100000/min")
     started = time.monotonic()
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
     subprocess.run([sys.executable, "manage.py", "shell", "-c", SETUP], cwd=BASE_DIR, env=env, check=True,
                    stdout=subprocess.DEVNULL)
 
-    results = [scenario("in-process broker", env, args)]
+    results = [scenario("database broker, article streams", env, args),
+               scenario("database broker, list streams (50 keys)", env, args, list_streams=True)]
     if redis_url := os.environ.get("REDIS_URL"):
-        prefix = f"bench-{uuid.uuid4().hex[:8]}"
-        results.append(scenario("Redis broker", {**env, "REDIS_URL": redis_url, "COMMENTS_LIVE_PREFIX": prefix}, args))
+        redis_env = {**env, "REDIS_URL": redis_url, "COMMENTS_LIVE_PREFIX": f"bench-{uuid.uuid4().hex[:8]}"}
+        results.append(scenario("Redis broker, article streams", redis_env, args))
+        results.append(scenario("Redis broker, list streams (50 keys)", redis_env, args, list_streams=True))
     results.append(scenario("stock Django ASGI handler", env, args, stock_handler=True))
 
     print(f"\n{args.streams} streams on one uvicorn process, {args.events} comments each; "
           f"{os.cpu_count()} CPUs; total {time.monotonic() - started:.0f} s\n")
-    print("| scenario | RSS per stream | server threads (idle → held) | open 1000 streams | "
+    print(f"| scenario | RSS per stream | server threads (idle → held) | open {args.streams} streams | "
           "delivered | p50 | p99 | one event reaches all |")
     print("|---|---|---|---|---|---|---|---|")
     for r in results:

@@ -4,6 +4,9 @@ accounting: holds N event streams over raw sockets and records when each comment
 Protocol with the parent (stdin/stdout, one line each): prints ``READY`` once every stream got
 its first count; then prints one JSON line ``{comment_id: [arrival times]}`` when each stream
 has seen ``--events`` comment events, or when ``--timeout`` runs out.
+
+With ``--counts-of KEY`` (list-page streams, which carry counts only) an arrival is a ``count``
+event for KEY above ``--after-count``, and the JSON is keyed by that count instead.
 """
 
 import argparse
@@ -17,7 +20,12 @@ from collections import defaultdict
 COMMENT_ID = re.compile(rb'event: comment\ndata: \{"id":(\d+)')
 
 
-async def hold_stream(host: str, port: int, path: str, opened: asyncio.Event, arrivals, expected: int, done):
+def count_pattern(key: str) -> re.Pattern:
+    return re.compile(rb'event: count\ndata: \{"article":"' + re.escape(key.encode()) + rb'","count":(\d+)\}')
+
+
+async def hold_stream(host: str, port: int, path: str, opened: asyncio.Event, arrivals, expected: int, done,
+                      pattern: re.Pattern = COMMENT_ID, after: int = -1):
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
     await writer.drain()
@@ -36,7 +44,7 @@ async def hold_stream(host: str, port: int, path: str, opened: asyncio.Event, ar
             break
         *frames, buffer = (buffer + chunk).split(b"\n\n")
         for frame in frames:
-            if match := COMMENT_ID.search(frame):
+            if (match := pattern.search(frame)) and int(match.group(1)) > after:
                 arrivals[int(match.group(1))].append(now)
                 seen += 1
     done()
@@ -55,12 +63,14 @@ async def main(args) -> None:
             finished.set()
 
     tasks, gate = [], asyncio.Semaphore(args.ramp)
+    pattern = count_pattern(args.counts_of) if args.counts_of else COMMENT_ID
 
     async def open_one():
         async with gate:
             opened = asyncio.Event()
             tasks.append(asyncio.create_task(
-                hold_stream(args.host, args.port, args.path, opened, arrivals, args.events, done)
+                hold_stream(args.host, args.port, args.path, opened, arrivals, args.events, done,
+                            pattern, args.after_count)
             ))
             await opened.wait()
 
@@ -84,5 +94,7 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=5)
     parser.add_argument("--ramp", type=int, default=50, help="streams being opened at once")
     parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--counts-of", default="", help="list streams: wait for count events of this key")
+    parser.add_argument("--after-count", type=int, default=-1, help="list streams: counts at or below are old")
     asyncio.run(main(parser.parse_args()))
     sys.exit(0)

@@ -51,6 +51,9 @@ DEFAULTS = {
     # Seconds a shared cache (CDN, nginx) may hold a public thread page (s-maxage); browsers
     # always revalidate with the ETag. 0: shared caches revalidate too.
     "COMMENTS_SHARED_MAX_AGE": 5,
+    # Without Redis: seconds between a stream process's looks for new events in the database
+    # (one query per process and interval, however many streams are open).
+    "COMMENTS_LIVE_POLL_INTERVAL": 0.15,
 }
 
 THROTTLE_RATES = {"anon": "600/min", "user": "1200/min", "post_comment": "10/min", "flag": "30/min", "like": "120/min"}
@@ -124,6 +127,10 @@ def live_redis_timeout() -> float:
 
 def read_cache() -> bool:
     return bool(get("COMMENTS_READ_CACHE"))
+
+
+def live_poll_interval() -> float:
+    return float(get("COMMENTS_LIVE_POLL_INTERVAL"))
 
 
 def read_cache_ttl() -> int:

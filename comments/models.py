@@ -386,3 +386,27 @@ class ModerationLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class LiveEvent(models.Model):
+    """One live event as the database broker keeps it (``comments.live``), without Redis.
+
+    The row's id is the event's id: ids are taken inside the publishing transaction, which
+    serializes publishers, so ids follow commit order and a stream process can poll for
+    ``id > last seen``. ``count`` events keep their number in ``count`` (read in the same
+    statement that takes the id); the others keep their JSON in ``data``. Old rows are pruned
+    by the publishers: ``COMMENTS_SSE_BUFFER_SIZE`` per article, ``COMMENTS_SSE_BUFFER_TTL`` in all.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    article_key = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10)
+    data = models.TextField(blank=True)
+    count = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["article_key", "id"], name="comments_liveevent_replay")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.id} on {self.article_key}"

@@ -325,6 +325,16 @@ def replies(comment_id: int, *, viewer, after: Path | None, limit: int) -> dict 
     }
 
 
+def public_comment(comment_id: int, *, article_key: str) -> dict | None:
+    """One visible comment as anonymous readers see it, without its replies (``replies`` is
+    empty): what live events carry. None if it is not visible. One query."""
+    rows = _rows(Comment.objects.filter(pk=comment_id))
+    if not rows or not _visible_to(rows[0], None):
+        return None
+    return _node(rows[0], article_key=article_key, tombstone=False, viewer_id=None, liked=set(),
+                 edit_cutoff=timezone.now())
+
+
 def new_comment(instance: Comment, *, article_key: str, author_name: str) -> dict:
     """A comment its author just posted or edited, from the instance in hand: no query."""
     row = {name: getattr(instance, name) for name in ROW_FIELDS if "__" not in name}

@@ -102,10 +102,10 @@ def _apply_visibility_change(comment: Comment, *, was_visible: bool) -> None:
     if comment.parent_id:
         Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") + delta)
     Article.objects.filter(pk=comment.article_id).update(comment_count=F("comment_count") + delta)
-    article_id, comment_id = comment.article_id, comment.pk
-    transaction.on_commit(
-        lambda: live.visibility_changed(article_id=article_id, comment_id=comment_id, visible=now_visible)
-    )
+    article_id, comment_id, article_key = comment.article_id, comment.pk, comment.article.key
+    transaction.on_commit(lambda: live.visibility_changed(
+        article_id=article_id, comment_id=comment_id, visible=now_visible, article_key=article_key
+    ))
 
 
 def uncount_removed_comment(comment: Comment) -> None:
@@ -256,8 +256,10 @@ def edit_comment(*, comment: Comment, editor: Reader, body, now: datetime | None
     comment.save(update_fields=["body", "body_html", "edited_at", "status"])
     _apply_visibility_change(comment, was_visible=was_visible)
     if was_visible and comment.is_visible:
-        comment_id, article_id = comment.pk, comment.article_id
-        transaction.on_commit(lambda: live.comment_edited(article_id=article_id, comment_id=comment_id))
+        comment_id, article_id, article_key = comment.pk, comment.article_id, comment.article.key
+        transaction.on_commit(
+            lambda: live.comment_edited(article_id=article_id, comment_id=comment_id, article_key=article_key)
+        )
     return comment
 
 

@@ -1,7 +1,15 @@
-"""Helpers for the live-update tests: finding Redis and free ports in this project's range."""
+"""Helpers for the live-update tests: a broker of each kind, Redis, free ports in this project's range."""
 
 import os
 import socket
+import uuid
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
+from django.test import override_settings
+
+from tests.conftest import require
 
 PORT_RANGE = range(8140, 8199)  # 8199 stays free: tests use it as "a Redis that is down"
 
@@ -39,3 +47,29 @@ def free_ports(count: int) -> list[int]:
         if len(found) == count:
             return found
     raise RuntimeError("no free port in the range")
+
+
+@pytest.fixture(params=["database", "redis"])
+def broker_settings(request):
+    """Settings for a fresh broker of each kind; Redis keys and channel get a prefix of their own."""
+    prefix = f"test-live-{uuid.uuid4().hex[:12]}"
+    url = ""
+    if request.param == "redis":
+        url = redis_url()
+        require(url is not None, "Redis at REDIS_URL or 127.0.0.1:6379")
+    with override_settings(REDIS_URL=url, COMMENTS_LIVE_PREFIX=prefix, COMMENTS_SSE_HEARTBEAT=0.3):
+        yield request.param
+    if url:
+        delete_keys(url, prefix)
+
+
+def in_thread(function, *args, **kwargs):
+    """Run ORM code off the event loop, closing its connection so no test database stays in use."""
+
+    def call():
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return sync_to_async(call, thread_sensitive=False)()

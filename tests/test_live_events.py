@@ -1,7 +1,7 @@
 """The article event stream: live count, comment and remove events, replay, heartbeat, fan-out.
 
-Each test drives the real ASGI application in-process, once with the in-process broker and once
-with Redis, so both transports keep the same contract.
+Each test drives the real ASGI application in-process, once with the database broker (the
+default without Redis) and once with Redis, so both transports keep the same contract.
 """
 
 import asyncio
@@ -10,45 +10,20 @@ import threading
 import uuid
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.db import connection
 from django.test import override_settings
 
 from comments import live, services
 from comments_project.asgi import application
+from tests import live_support
 from tests.conftest import require
-from tests.live_support import delete_keys, redis_url
+from tests.live_support import delete_keys, in_thread, redis_url
 from tests.sse import StreamClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+broker_settings = live_support.broker_settings  # a database broker and a Redis one, each test
 DEAD_REDIS = "redis://127.0.0.1:8199/0"  # a port in this project's test range where nothing listens
-
-
-@pytest.fixture(params=["local", "redis"])
-def broker_settings(request):
-    """Settings for a fresh broker of each kind; Redis keys and channel get a prefix of their own."""
-    prefix = f"test-live-{uuid.uuid4().hex[:12]}"
-    url = ""
-    if request.param == "redis":
-        url = redis_url()
-        require(url is not None, "Redis at REDIS_URL or 127.0.0.1:6379")
-    with override_settings(REDIS_URL=url, COMMENTS_LIVE_PREFIX=prefix, COMMENTS_SSE_HEARTBEAT=0.3):
-        yield request.param
-    if url:
-        delete_keys(url, prefix)
-
-
-def in_thread(function, *args, **kwargs):
-    """Run ORM code off the event loop, closing its connection so no test database stays in use."""
-
-    def call():
-        try:
-            return function(*args, **kwargs)
-        finally:
-            connection.close()
-
-    return sync_to_async(call, thread_sensitive=False)()
 
 
 def events_path(article) -> str:

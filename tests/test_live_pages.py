@@ -1,7 +1,8 @@
 """Two browsers on one article: a comment posted in one shows up live in the other.
 
 The reader's page updates every count and offers "1 new comment — show" without moving the
-thread; clicking it brings the comment in. The front page fills its counts with one request.
+thread; clicking it brings the comment in. The front page follows all its counts in one stream
+and polls them in one request when the stream is refused.
 """
 
 import json
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.test import override_settings
 
 from tests.conftest import require, set_server_password
 from tests.live_support import free_ports
@@ -26,7 +28,7 @@ DEAD_REDIS = "redis://127.0.0.1:8199/0"  # nothing listens there: the stream ans
 
 @pytest.fixture
 def server(request):
-    """One uvicorn process on the test database, with the in-process broker (or, parametrized
+    """One uvicorn process on the test database, with the database broker (or, parametrized
     indirectly, the given REDIS_URL)."""
     from django.db import connection
 
@@ -111,9 +113,50 @@ def test_second_browser_sees_the_new_comment_live(server, launch_browser, articl
     expect(button).to_be_hidden()
 
 
-def test_front_page_counts_come_from_one_request(server, launch_browser, make_article, post):
-    """The server renders 0, 1, 0; the counts endpoint (stubbed here) answers 7, 0, 1: what the
-    page shows must be the endpoint's numbers, nouns included."""
+def _in_thread(function, *args, **kwargs):
+    """Django refuses ORM calls beside Playwright's event loop: run them in a thread of their own."""
+    import threading
+
+    from django.db import connection
+
+    def run():
+        try:
+            function(*args, **kwargs)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+
+
+def test_front_page_counts_come_from_one_stream(server, launch_browser, make_article, post):
+    """Three articles on the front page, one stream for all of them and no polling: a comment
+    posted by another process moves its article's count and noun on the open page."""
+    from playwright.sync_api import expect
+
+    articles = [make_article(f"front-{i}") for i in range(3)]
+    post(articles[1], "Only here.")
+    page = launch_browser().new_page()
+    streams, polls = [], []
+    page.on("request", lambda r: (streams if "/api/v1/counts/events/" in r.url else
+                                  polls if "/api/v1/counts/" in r.url else []).append(r.url))
+    page.goto(server + "/")
+    expect(page.locator(f'[data-comment-count="{articles[1].key}"]')).to_have_text("1")
+    page.wait_for_timeout(500)  # the stream's first counts are in
+
+    with override_settings(REDIS_URL=""):  # the server's broker: the database (the fixture gives it no Redis)
+        _in_thread(post, articles[0], "Breaking.")
+    expect(page.locator(f'[data-comment-count="{articles[0].key}"]')).to_have_text("1", timeout=5000)
+    expect(page.locator(f'[data-comment-noun="{articles[0].key}"]')).to_have_text("comment")
+    assert len(streams) == 1
+    assert all(f"article={a.key}" in streams[0] for a in articles)
+    assert polls == []
+
+
+def test_front_page_polls_in_one_request_when_the_stream_is_refused(server, launch_browser, make_article, post):
+    """The stream answers 503; the counts endpoint (stubbed here) answers 7, 0, 1: what the page
+    shows must be the endpoint's numbers, nouns included, all from one request."""
     from playwright.sync_api import expect
 
     articles = [make_article(f"front-{i}") for i in range(3)]
@@ -126,6 +169,8 @@ def test_front_page_counts_come_from_one_request(server, launch_browser, make_ar
         count_requests.append(route.request.url)
         route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
 
+    page.route("**/api/v1/counts/events/?*", lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"detail": "off", "code": "live_unavailable"}'))
     page.route("**/api/v1/counts/?*", counts)
     page.goto(server + "/")
     for key, (number, noun) in zip(

@@ -1,9 +1,10 @@
-"""Two server processes behind one Redis: a comment committed anywhere reaches streams on both.
+"""Two server processes: a comment committed anywhere reaches streams on both.
 
-Two uvicorn processes share the test database and Redis (a key and channel prefix of their
-own, so parallel runs don't mix); a third process posts through the services, as any server
-or command would, and prints the moment it began posting. A reader who then resumes on the
-other server (Last-Event-ID) gets the comment from the replay buffer kept in Redis.
+Two uvicorn processes share the test database, and either Redis (a key and channel prefix of
+their own, so parallel runs don't mix) or nothing else at all (the database broker, the embedded
+default); a third process posts through the services, as any server or command would, and
+prints the moment it began posting. A reader who then resumes on the other server
+(Last-Event-ID) gets the comment from the replay buffer kept in Redis or in the database.
 """
 
 import asyncio
@@ -35,15 +36,18 @@ def database_env() -> dict[str, str]:
     return {"DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name}
 
 
-@pytest.fixture
-def live_env():
-    url = redis_url()
-    require(url is not None, "Redis at REDIS_URL or 127.0.0.1:6379 for the two-process test")
+@pytest.fixture(params=["database", "redis"])
+def live_env(request):
+    url = ""
+    if request.param == "redis":
+        url = redis_url()
+        require(url is not None, "Redis at REDIS_URL or 127.0.0.1:6379 for the two-process test")
     prefix = f"test-2p-{uuid.uuid4().hex[:12]}"
     env = {**os.environ, **database_env(), "REDIS_URL": url, "COMMENTS_LIVE_PREFIX": prefix,
            "DJANGO_SETTINGS_MODULE": "comments_project.settings", "LOG_LEVEL": "WARNING"}
     yield env
-    delete_keys(url, prefix)
+    if url:
+        delete_keys(url, prefix)
 
 
 @pytest.fixture
@@ -130,21 +134,27 @@ def test_a_comment_posted_in_one_process_reaches_streams_on_both_servers(servers
         for stream in streams:
             first, _ = await stream.next_event(10)
             assert (first.event, first.data["count"]) == ("count", 0)
+        # A list page's one stream for several articles, on the second server.
+        listing = await RawStream().open(servers[1], f"/api/v1/counts/events/?article=elsewhere&article={article.key}")
+        initial = [(await listing.next_event(10))[0].data for _ in range(2)]
         poster = await asyncio.create_subprocess_exec(
             sys.executable, "manage.py", "shell", "-c", POST_SCRIPT.format(key=article.key, reader_pk=reader.pk),
             cwd=BASE_DIR, env=live_env, stdout=asyncio.subprocess.PIPE,
         )
         arrivals = [[await stream.next_event(30), await stream.next_event(30)] for stream in streams]
+        listed, _ = await listing.next_event(30)
         output = (await poster.communicate())[0].decode()
-        for stream in streams:
+        for stream in [*streams, listing]:
             stream.close()
-        # A reader who drops and comes back to the other server gets the comment from Redis's buffer.
+        # A reader who drops and comes back to the other server gets the comment from the buffer.
         resumed = await RawStream().open(servers[1], f"{path}?last_event_id={first.id}")
         replayed = [(await resumed.next_event(10))[0] for _ in range(2)]
         resumed.close()
-        return arrivals, output, replayed
+        return arrivals, output, replayed, (initial, listed)
 
-    arrivals, output, replayed = asyncio.run(scenario())
+    arrivals, output, replayed, (initial, listed) = asyncio.run(scenario())
+    assert {e["article"]: e["count"] for e in initial} == {"elsewhere": 0, article.key: 0}
+    assert (listed.event, listed.data) == ("count", {"article": article.key, "count": 1})
     comment_pk, started_at = output.split("POSTED", 1)[1].split()
     assert [(e.event, e.data.get("id")) for e in replayed] == [("comment", int(comment_pk)), ("count", None)]
     for server, ((comment, comment_at), (count, count_at)) in zip(servers, arrivals, strict=True):

@@ -1,36 +1,98 @@
-"""Live comment counts: a batch count endpoint for news pages and a Server-Sent Events stream.
+"""Live comment counts: a batch count endpoint for news pages and Server-Sent Events streams.
 
-The stream is an async view: under ASGI an open stream holds no thread and no database
-connection. It reads the article once (then closes the connection) and afterwards only waits
-on the live broker (``comments.live``).
+The counts endpoint is a plain Django view answering from cached bytes (no DRF, no
+authentication, no session): it is the most requested URL of a news site. The streams are async
+views: under ASGI an open stream holds no thread and no database connection. A stream reads the
+database when it opens (then closes the connection) and afterwards only waits on the live
+broker (``comments.live``).
 """
 
+import contextlib
+import functools
 import hashlib
 import json
 import re
+import sys
+import time
+from urllib.parse import unquote_plus
 
+import orjson
 from asgiref.sync import sync_to_async
+from django.core.cache import cache
 from django.db import connection
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseNotModified, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from comments import conf, live
+from comments import conf, live, versions
 from comments.models import ARTICLE_KEY_PATTERN, Article
 
-MAX_KEYS = 100
+MAX_KEYS = 100  # keys per counts request and per counts stream
 COUNTS_CACHE_CONTROL = "public, max-age=5"
 RECONNECT_MS = 3000  # how long EventSource waits before reconnecting after a dropped stream
 _key_re = re.compile(rf"{ARTICLE_KEY_PATTERN}\Z")
+_keys_re = re.compile(rf"{ARTICLE_KEY_PATTERN}(?:\n{ARTICLE_KEY_PATTERN})*\Z")  # keys joined by newlines
+
+
+def _error(status: int, detail: str, code: str, fields: dict | None = None, **headers) -> JsonResponse:
+    body = {"detail": detail, "code": code}
+    if fields:
+        body["fields"] = fields
+    response = JsonResponse(body, status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def _method_not_allowed(request) -> JsonResponse:
+    return _error(405, f'Method "{request.method}" not allowed.', "method_not_allowed", Allow="GET")
+
+
+@functools.cache
+def _field_re(name: str) -> re.Pattern:
+    """Every value of field ``name`` in a query string with nothing to decode ("name" alone is blank)."""
+    return re.compile(rf"(?:^|&){re.escape(name)}(?:=([^&]*))?(?=&|$)")
+
+
+def _query_values(query_string: str, name: str) -> list[str]:
+    """``request.GET.getlist(name)``, read straight from the query string.
+
+    Same decoding as Django's QueryDict (``parse_qsl`` with blank values kept, ``+`` and %-escapes
+    decoded as UTF-8 with replacement), without building a QueryDict of every field: for 50
+    keys that took longer than the rest of the counts request.
+    """
+    if "%" not in query_string and "+" not in query_string:  # nothing to decode: the usual case
+        return _field_re(name).findall(query_string)
+    values = []
+    for part in query_string.split("&"):
+        field_name, _, value = part.partition("=")
+        if unquote_plus(field_name, errors="replace") == name:
+            values.append(unquote_plus(value, errors="replace"))
+    return values
+
+
+def _all_keys_valid(keys: list[str]) -> bool:
+    """One regex match for all keys (they are joined by newlines, which no valid key holds)."""
+    joined = "\n".join(keys)
+    return joined.count("\n") == len(keys) - 1 and _keys_re.match(joined) is not None
+
+
+def _article_keys(request) -> tuple[list[str], JsonResponse | None]:
+    """The distinct ``article`` keys of the query (1 to ``MAX_KEYS``), or a 400 in the API's shape."""
+    keys = list(dict.fromkeys(_query_values(request.META.get("QUERY_STRING", ""), "article")))
+    if not keys:
+        message, code = "Name at least one article key.", "required"
+    elif len(keys) > MAX_KEYS:
+        message, code = f"At most {MAX_KEYS} articles per request.", "too_many_keys"
+    elif not _all_keys_valid(keys):
+        invalid = next(key for key in keys if not _key_re.match(key))
+        message, code = f"Not an article key: {invalid[:50]!r}.", "invalid_key"
+    else:
+        return keys, None
+    return keys, _error(400, "Invalid input.", code, {"article": [message]})
 
 
 def _etag(counts: dict[str, int]) -> str:
+    """A hash of the numbers themselves: unchanged counts keep their ETag across version moves."""
     digest = hashlib.sha256(json.dumps(sorted(counts.items())).encode()).hexdigest()[:20]
     return f'W/"{digest}"'
 
@@ -41,46 +103,66 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return "*" in wanted or etag.removeprefix("W/") in wanted
 
 
-class CountsView(APIView):
-    """Visible comment counts for up to 100 articles in one query, for every count on a page."""
-
-    authentication_classes = []  # public numbers: no session lookup, so one SQL query in all
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        operation_id="comment_counts",
-        parameters=[OpenApiParameter("article", OpenApiTypes.STR, many=True, required=True,
-                                     description=f"An article key; repeat for up to {MAX_KEYS} articles.")],
-        responses={
-            200: inline_serializer(
-                "CommentCounts", {"counts": serializers.DictField(child=serializers.IntegerField())}
-            ),
-            304: OpenApiResponse(description="Unchanged since the ETag sent in If-None-Match."),
-            400: OpenApiResponse(description="No key, an invalid key, or more than 100 keys."),
-        },
-    )
-    def get(self, request):
-        keys = list(dict.fromkeys(request.query_params.getlist("article")))
-        if not keys:
-            raise ValidationError({"article": ["Name at least one article key."]}, code="required")
-        if len(keys) > MAX_KEYS:
-            raise ValidationError({"article": [f"At most {MAX_KEYS} articles per request."]}, code="too_many_keys")
-        invalid = [key for key in keys if not _key_re.match(key)]
-        if invalid:
-            raise ValidationError({"article": [f"Not an article key: {invalid[0][:50]!r}."]}, code="invalid_key")
-        counts = dict.fromkeys(keys, 0)
-        counts.update(Article.objects.filter(key__in=keys).values_list("key", "comment_count"))
-        etag = _etag(counts)
-        headers = {"ETag": etag, "Cache-Control": COUNTS_CACHE_CONTROL, "Vary": "Origin"}
-        if _matches(request.headers.get("If-None-Match", ""), etag):
-            return Response(status=304, headers=headers)
-        return Response({"counts": counts}, headers=headers)
+def _visible_counts(keys: list[str]) -> dict[str, int]:
+    """Every key's public count in one query, sorted by key; unknown keys count 0."""
+    counts = dict.fromkeys(sorted(keys), 0)
+    counts.update(Article.objects.filter(key__in=keys).values_list("key", "comment_count"))
+    return counts
 
 
-def _error(status: int, detail: str, code: str, **headers) -> JsonResponse:
-    response = JsonResponse({"detail": detail, "code": code}, status=status)
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
+RECENT_ANSWERS = 256  # answers a process keeps, oldest out first: about 1 KiB each for 50 keys
+_recent_answers: dict[str, tuple[float, tuple[str, bytes]]] = {}  # cache key -> (deadline, answer)
+
+
+def _counts_answer(keys: list[str]) -> tuple[str, bytes]:
+    """(ETag, body) for this key set, cached under the counts version read before the database.
+
+    A version move (any count changed, see ``comments.versions``) makes a new cache key, so an
+    answer built from an older snapshot is never served once the change committed. The process
+    also keeps its latest answers (one version, one answer), which spares a cache round trip;
+    like the shared entries they live ``COMMENTS_READ_CACHE_TTL`` at most, which bounds the
+    staleness if a version move was lost (Redis unreachable at that moment).
+    """
+    digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
+    cache_key = f"comments:counts:{versions.counts_version()}:{digest}"
+    now = time.monotonic()
+    deadline, answer = _recent_answers.get(cache_key, (0.0, None))
+    if deadline > now:
+        return answer
+    ttl = conf.read_cache_ttl()
+    answer = cache.get(cache_key)
+    if answer is None:
+        counts = _visible_counts(keys)
+        answer = (_etag(counts), orjson.dumps({"counts": counts}))
+        cache.set(cache_key, answer, ttl)
+    _recent_answers[cache_key] = (now + ttl, answer)
+    if len(_recent_answers) > RECENT_ANSWERS:
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):  # another thread evicted it first
+            del _recent_answers[next(iter(_recent_answers))]
+    return answer
+
+
+@csrf_exempt  # read-only: other methods get a JSON 405, not the HTML CSRF page
+def counts(request):
+    """``GET /api/v1/counts/?article=k1&article=k2...``: ``{"counts": {"k1": 3, "k2": 0}}``.
+
+    Up to ``MAX_KEYS`` keys (400 ``too_many_keys`` beyond, ``required`` for none, ``invalid_key``
+    for a malformed one); unknown keys count 0. ``If-None-Match`` with the current ETag answers
+    304 without touching the database when the answer is cached.
+    """
+    if request.method not in ("GET", "HEAD"):
+        return _method_not_allowed(request)
+    keys, error = _article_keys(request)
+    if error is not None:
+        return error
+    etag, body = _counts_answer(keys)
+    if _matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    response["Cache-Control"] = COUNTS_CACHE_CONTROL
+    response["Vary"] = "Origin"
     return response
 
 
@@ -93,17 +175,37 @@ def _visible_count(key: str) -> int | None:
             connection.close()
 
 
+def _visible_counts_and_close(keys: list[str]) -> dict[str, int]:
+    try:
+        return _visible_counts(keys)
+    finally:
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 def _resume_after(request) -> int | None:
     """The Last-Event-ID header, or ``last_event_id`` for EventSource polyfills; garbage is ignored."""
     value = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
     return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
+def _unavailable() -> JsonResponse:
+    return _error(503, "Live updates are unavailable; poll /api/v1/counts/ instead.", "live_unavailable",
+                  Retry_After="30")
+
+
+def _event_stream(body) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
+    return response
+
+
 @csrf_exempt  # read-only: other methods get a JSON 405, not the HTML CSRF page
 async def article_events(request, key: str):
     """``GET /api/v1/articles/{key}/events/``: ``count``, ``comment``, ``edit`` and ``remove`` events."""
     if request.method != "GET":
-        return _error(405, f'Method "{request.method}" not allowed.', "method_not_allowed", Allow="GET")
+        return _method_not_allowed(request)
     if not _key_re.match(key):
         return _error(404, "No such article.", "not_found")
     broker = live.broker()
@@ -111,18 +213,11 @@ async def article_events(request, key: str):
         # Taken before the count is read, so every later change is replayed or streamed.
         last_id = await broker.last_id(key)
     except live.BrokerUnavailableError:
-        return _error(503, "Live updates are unavailable; poll /api/v1/counts/ instead.", "live_unavailable",
-                      Retry_After="30")
+        return _unavailable()
     count = await sync_to_async(_visible_count)(key)
     if count is None:
         return _error(404, "No such article.", "not_found")
-    response = StreamingHttpResponse(
-        _stream(broker, key, count=count, last_id=last_id, resume_after=_resume_after(request)),
-        content_type="text/event-stream; charset=utf-8",
-    )
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
-    return response
+    return _event_stream(_stream(broker, key, count=count, last_id=last_id, resume_after=_resume_after(request)))
 
 
 async def _stream(broker, key: str, *, count: int, last_id: int, resume_after: int | None):
@@ -134,7 +229,7 @@ async def _stream(broker, key: str, *, count: int, last_id: int, resume_after: i
     """
     after = last_id if resume_after is None or resume_after > last_id else resume_after
     yield f"retry: {RECONNECT_MS}\n\n".encode()
-    async with broker.subscribe(key) as subscription:
+    async with broker.subscribe([key]) as subscription:
         try:
             replayed = await broker.replay(key, after)
         except live.BrokerUnavailableError:
@@ -159,9 +254,126 @@ async def _stream(broker, key: str, *, count: int, last_id: int, resume_after: i
                 yield b"".join(frames)
 
 
+@csrf_exempt  # read-only: other methods get a JSON 405, not the HTML CSRF page
+async def counts_events(request):
+    """``GET /api/v1/counts/events/?article=k1&article=k2...``: ``count`` events for a list of articles.
+
+    Same keys and 400s as ``counts``; 503 ``live_unavailable`` when the broker is down (the page
+    polls ``/api/v1/counts/`` instead). Every (re)connection starts with the current count of
+    every key, then streams live ``count`` events: a count is state, the newest supersedes all
+    earlier ones, so this is exact without replaying each article's buffer, and ``Last-Event-ID``
+    is not needed (it is ignored).
+    """
+    if request.method != "GET":
+        return _method_not_allowed(request)
+    keys, error = _article_keys(request)
+    if error is not None:
+        return error
+    # The stream lives for hours: every page following the same articles shares one copy of their keys.
+    keys = [sys.intern(key) for key in keys]
+    broker = live.broker()
+    try:
+        # Taken before the counts are read: an event at or below these ids is already in them.
+        floors = await broker.last_ids(keys)
+    except live.BrokerUnavailableError:
+        return _unavailable()
+    return _event_stream(_count_stream(broker, keys, floors))
+
+
+async def _count_stream(broker, keys: list[str], floors: dict[str, int]):
+    """Subscribe first, then read the counts: a change committed in between is in both, never in neither.
+
+    One subscription for all keys (no task per key). A count event is sent only if its id is
+    above the key's floor (the id the initial count stands for) and above the last count sent for
+    the key, so an older count (two commits publishing out of order) never follows a newer one.
+    With one id sequence for all articles (the database broker) the floors are one number.
+    """
+    yield f"retry: {RECONNECT_MS}\n\n".encode()
+    floor = floors[keys[0]] if len(set(floors.values())) == 1 else None
+    newest: dict[str, int] = {} if floor is not None else floors  # per key, only once it moved
+    async with broker.subscribe(keys, live.COUNTS_ONLY) as subscription:
+        counts = await sync_to_async(_visible_counts_and_close, thread_sensitive=False)(keys)
+        yield b"".join(live.count_event(floors[key], article_key=key, count=n).frame for key, n in counts.items())
+        del counts, floors
+        async for batch in subscription.batches(conf.sse_heartbeat()):
+            if batch is None:
+                yield live.HEARTBEAT
+                continue
+            frames = []
+            for event in batch:
+                if event.id > newest.get(event.article, floor or 0):
+                    newest[event.article] = event.id
+                    frames.append(event.frame)
+            if frames:
+                yield b"".join(frames)
+
+
+_KEYS_PARAMETER = {
+    "in": "query", "name": "article", "required": True, "style": "form", "explode": True,
+    "schema": {"type": "array", "items": {"type": "string", "pattern": f"^{ARTICLE_KEY_PATTERN}$"},
+               "minItems": 1, "maxItems": MAX_KEYS},
+    "description": f"An article key; repeat for up to {MAX_KEYS} articles.",
+}
+_ERROR = {"$ref": "#/components/schemas/LiveError"}
+_ERROR_SCHEMA = {
+    "type": "object", "required": ["detail", "code"],
+    "properties": {
+        "detail": {"type": "string"}, "code": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+}
+_BAD_KEYS = {"description": f"No key (`required`), an invalid key (`invalid_key`) or more than {MAX_KEYS} keys "
+                            "(`too_many_keys`).", "content": {"application/json": {"schema": _ERROR}}}
+_UNAVAILABLE = {"description": "Live updates unavailable (the broker is down): poll /api/v1/counts/.",
+                "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                "content": {"application/json": {"schema": _ERROR}}}
+_STREAM = {"description": "An event stream.", "content": {"text/event-stream": {"schema": {"type": "string"}}}}
+
+
 def document_event_stream(result, generator, request, public):
-    """drf-spectacular hook: the stream is a plain async Django view, so describe it by hand."""
-    result.setdefault("paths", {})["/api/v1/articles/{key}/events/"] = {"get": {
+    """drf-spectacular hook: the counts and stream views are plain Django views, so describe them by hand."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["CommentCounts"] = {
+        "type": "object", "required": ["counts"],
+        "properties": {"counts": {"type": "object", "additionalProperties": {"type": "integer"}}},
+    }
+    components["LiveError"] = _ERROR_SCHEMA
+    paths = result.setdefault("paths", {})
+    paths["/api/v1/counts/"] = {"get": {
+        "operationId": "comment_counts",
+        "summary": "Visible comment counts of up to 100 articles",
+        "description": (
+            "`{counts: {key: n}}` for every key asked (unknown keys count 0): the number of approved, "
+            "undeleted comments. Send the `ETag` back in `If-None-Match` to get 304 while the counts are "
+            "unchanged. Cacheable for 5 s."
+        ),
+        "tags": ["api"],
+        "parameters": [_KEYS_PARAMETER,
+                       {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"}}],
+        "responses": {
+            "200": {"description": "The counts.", "headers": {"ETag": {"schema": {"type": "string"}}},
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CommentCounts"}}}},
+            "304": {"description": "Unchanged since the ETag sent in If-None-Match."},
+            "400": _BAD_KEYS,
+        },
+    }}
+    paths["/api/v1/counts/events/"] = {"get": {
+        "operationId": "counts_events",
+        "summary": "Server-Sent Events: the counts of a list of articles",
+        "description": (
+            f"One stream for every count on a list page (up to {MAX_KEYS} keys, the same rules as "
+            "/api/v1/counts/). It starts with a `count` {article, count} event for every key (unknown "
+            "keys count 0), then sends one whenever a followed article's visible count changes. A count "
+            "is state: the newest supersedes all earlier ones, so a reconnecting client simply gets the "
+            "current counts again; there is no per-article replay and `Last-Event-ID` is ignored. A "
+            "heartbeat comment line comes at least every 20 s. On 503 (or a dropped stream) poll "
+            "/api/v1/counts/ until the stream is back."
+        ),
+        "tags": ["api"],
+        "parameters": [_KEYS_PARAMETER],
+        "responses": {"200": _STREAM, "400": _BAD_KEYS, "503": _UNAVAILABLE},
+    }}
+    paths["/api/v1/articles/{key}/events/"] = {"get": {
         "operationId": "article_events",
         "summary": "Server-Sent Events for one article",
         "description": (
@@ -179,10 +391,9 @@ def document_event_stream(result, generator, request, public):
             {"in": "header", "name": "Last-Event-ID", "required": False, "schema": {"type": "integer"}},
         ],
         "responses": {
-            "200": {"description": "An event stream.",
-                    "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-            "404": {"description": "Unknown article."},
-            "503": {"description": "Live updates unavailable (Redis down); poll /api/v1/counts/."},
+            "200": _STREAM,
+            "404": {"description": "Unknown article.", "content": {"application/json": {"schema": _ERROR}}},
+            "503": _UNAVAILABLE,
         },
     }}
     return result

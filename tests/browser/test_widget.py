@@ -372,8 +372,13 @@ def test_comment_posted_before_the_thread_arrives_is_announced(new_page, server)
 
     writer = open_article(new_page(EVE), server, "browser-race-list")
     expect(post(writer, "Posted while the thread was on its way.")).to_be_focused()
-    reader.wait_for_function(
-        "document.querySelector('[data-comments-article]').commentsWidget.early.some(e => e.event === 'comment')")
+    # Polled from here: wait_for_function polls with eval() in the page, which the CSP forbids.
+    early = "document.querySelector('[data-comments-article]').commentsWidget.early.some(e => e.event === 'comment')"
+    for _ in range(100):
+        if reader.evaluate(early):
+            break
+        reader.wait_for_timeout(50)
+    assert reader.evaluate(early), "the stream's comment event did not arrive within 5 s"
     held[0].fulfill(response=stale)
 
     show_the_one_new_comment(reader, "Posted while the thread was on its way.")
