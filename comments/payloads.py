@@ -49,10 +49,9 @@ def timestamp(value: datetime | None) -> str | None:
     (``ApiView`` renders DRF's fields in UTC too); readers' screens show them in their zone."""
     if value is None:
         return None
-    if value.utcoffset():
+    if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text + "Z"
+    return value.isoformat()[:-6] + "Z"  # isoformat ends in "+00:00" once in UTC
 
 
 def _utc(value) -> datetime:
