@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import F
 
 from comments import conf
@@ -33,6 +34,34 @@ def active_ban(reader: Reader) -> Ban | None:
     NULLs are placed explicitly: databases disagree on where they sort (SQLite puts them first).
     """
     return Ban.objects.filter(reader=reader).active().order_by(F("until").desc(nulls_first=True)).first()
+
+
+BAN_CACHE_TTL = 60  # seconds a reader's ban (or its absence) is kept; bounds a missed forget_ban
+_NO_BAN = "none"
+
+
+def _ban_key(reader_id: int) -> str:
+    return f"comments:ban:{reader_id}"
+
+
+def current_ban(reader: Reader) -> Ban | None:
+    """``active_ban``, kept in the shared cache: every post, edit, like and flag asks it, and
+    bans change seldom. ``services`` forgets it whenever a ban is made or lifted; a suspension
+    that ends meanwhile ends here too (``is_active`` is checked on every call)."""
+    key = _ban_key(reader.pk)
+    cached = cache.get(key)
+    if cached is None:
+        ban = active_ban(reader)
+        cache.set(key, ban or _NO_BAN, BAN_CACHE_TTL)
+    else:
+        ban = None if cached == _NO_BAN else cached
+    return ban if ban is not None and ban.is_active else None
+
+
+def forget_ban(reader_id: int) -> None:
+    """A ban of this reader was made or lifted: drop what ``current_ban`` kept (now and after the commit)."""
+    cache.delete(_ban_key(reader_id))
+    transaction.on_commit(lambda: cache.delete(_ban_key(reader_id)))
 
 
 def banned_words() -> list[tuple[str, str]]:

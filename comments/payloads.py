@@ -334,14 +334,29 @@ def public_comment(comment_id: int, *, article_key: str) -> dict | None:
                  edit_cutoff=timezone.now())
 
 
-def new_comment(instance: Comment, *, article_key: str, author_name: str) -> dict:
-    """A comment its author just posted or edited, from the instance in hand: no query."""
+def _instance_row(instance: Comment, author_name: str) -> dict:
     row = {name: getattr(instance, name) for name in ROW_FIELDS if "__" not in name}
     row["author__display_name"] = author_name
+    return row
+
+
+def new_comment(instance: Comment, *, article_key: str, author_name: str) -> dict:
+    """A comment its author just posted or edited, from the instance in hand: no query."""
+    row = _instance_row(instance, author_name)
     viewer_id = instance.author_id
     tombstone = not _visible_to(row, viewer_id)
     return _node(row, article_key=article_key, tombstone=tombstone, viewer_id=viewer_id, liked=set(),
                  edit_cutoff=timezone.now() - conf.edit_window())
+
+
+def public_node(instance: Comment, *, article_key: str) -> dict | None:
+    """A visible comment as anonymous readers see it, without its replies, from the instance in
+    hand (its author loaded): what live events carry. None if it is not visible."""
+    row = _instance_row(instance, instance.author.display_name)
+    if not _visible_to(row, None):
+        return None
+    return _node(row, article_key=article_key, tombstone=False, viewer_id=None, liked=set(),
+                 edit_cutoff=timezone.now())
 
 
 # --- Per-viewer overlay on a shared public tree ----------------------------------------------------

@@ -20,7 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from comments import conf, live, moderation, versions
+from comments import conf, live, moderation, payloads, versions
 from comments.exceptions import (
     CommentsClosed,
     EditWindowClosed,
@@ -69,7 +69,7 @@ def check_can_write(*, reader: Reader) -> None:
     """Signed in and not banned: required for posting, editing, liking and flagging."""
     if reader is None or not reader.is_authenticated:
         raise NotPermitted("Sign in to take part.")
-    ban = moderation.active_ban(reader)
+    ban = moderation.current_ban(reader)
     if ban is not None:
         raise ReaderBanned(ban.describe() + (f" Reason: {ban.reason}" if ban.reason else ""))
 
@@ -103,8 +103,10 @@ def _apply_visibility_change(comment: Comment, *, was_visible: bool) -> None:
         Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") + delta)
     Article.objects.filter(pk=comment.article_id).update(comment_count=F("comment_count") + delta)
     article_id, comment_id, article_key = comment.article_id, comment.pk, comment.article.key
+    # The event's form of the comment is built now, from the row as this transaction leaves it.
+    data = payloads.public_node(comment, article_key=article_key) if now_visible else None
     transaction.on_commit(lambda: live.visibility_changed(
-        article_id=article_id, comment_id=comment_id, visible=now_visible, article_key=article_key
+        article_id=article_id, comment_id=comment_id, visible=now_visible, article_key=article_key, data=data
     ))
 
 
@@ -257,9 +259,10 @@ def edit_comment(*, comment: Comment, editor: Reader, body, now: datetime | None
     _apply_visibility_change(comment, was_visible=was_visible)
     if was_visible and comment.is_visible:
         comment_id, article_id, article_key = comment.pk, comment.article_id, comment.article.key
-        transaction.on_commit(
-            lambda: live.comment_edited(article_id=article_id, comment_id=comment_id, article_key=article_key)
-        )
+        data = payloads.public_node(comment, article_key=article_key)
+        transaction.on_commit(lambda: live.comment_edited(
+            article_id=article_id, comment_id=comment_id, article_key=article_key, data=data
+        ))
     return comment
 
 
@@ -414,6 +417,7 @@ def ban_reader(*, reader: Reader, moderator: Reader, reason: str, until: datetim
     Hidden comments become rejected, each with its own log entry, and the counts follow.
     """
     ban = Ban.objects.create(reader=reader, reason=reason, until=until, created_by=moderator)
+    moderation.forget_ban(reader.pk)
     _log(Action.BAN, actor=moderator, reader=reader,
          reason=reason + (f" (until {until:%Y-%m-%d %H:%M})" if until else ""))
     if hide_comments:
@@ -443,6 +447,7 @@ def lift_ban(*, ban: Ban, moderator: Reader, reason: str = "") -> Ban:
     if ban.lifted_at is None:
         ban.lifted_at, ban.lifted_by = timezone.now(), moderator
         ban.save(update_fields=["lifted_at", "lifted_by"])
+        moderation.forget_ban(ban.reader_id)
         _log(Action.LIFT_BAN, actor=moderator, reader=ban.reader, reason=reason)
     return ban
 

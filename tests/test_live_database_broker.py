@@ -36,7 +36,8 @@ def test_a_post_writes_its_events_with_the_count_after_the_commit(article, post)
     assert rows[1].id == rows[0].id + 1
 
 
-def test_each_article_keeps_its_newest_events_and_expired_ones_go(make_article, post, reader):
+def test_each_article_keeps_its_newest_events_and_expired_ones_go(make_article, post, reader, monkeypatch):
+    monkeypatch.setattr(live.DatabaseBroker, "PRUNE_EVERY", 1)  # trim at every publish
     busy, other = make_article("busy"), make_article("other")
     post(other, "Old news.")
     with override_settings(COMMENTS_SSE_BUFFER_SIZE=3):
@@ -51,6 +52,16 @@ def test_each_article_keeps_its_newest_events_and_expired_ones_go(make_article, 
     post(busy, "Newer.")
     assert not LiveEvent.objects.filter(article_key="other").exists()
     assert LiveEvent.objects.filter(article_key="busy").exists()
+
+
+def test_buffers_are_trimmed_every_few_publishes(article, post, monkeypatch):
+    monkeypatch.setattr(live.DatabaseBroker, "PRUNE_EVERY", 4)
+    with override_settings(COMMENTS_SSE_BUFFER_SIZE=2):
+        for n in range(12):
+            post(article, f"Comment {n}.")
+            # Never more than the buffer plus the rows of the publishes since the last trim.
+            assert LiveEvent.objects.filter(article_key=article.key).count() <= 2 + 2 * 4
+    assert LiveEvent.objects.filter(article_key=article.key).count() <= 2 + 2 * 4
 
 
 def test_concurrent_posts_give_counts_in_id_order(article, make_reader):

@@ -1,12 +1,13 @@
 """The write path: posting, threading, editing, deleting, and the counters that follow."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from comments import services
+from comments import moderation, services
 from comments.exceptions import CommentsClosed, EditWindowClosed, InvalidComment, NotPermitted, ReaderBanned
 from comments.models import Article, Comment, ModerationLogEntry
 
@@ -279,3 +280,23 @@ def test_unknown_premoderation_choices_are_refused(article, reader, moderator):
     services.set_article_premoderation(article=article, premoderation="on", actor=moderator)
     article.refresh_from_db()
     assert article.premoderation == "on"
+
+
+def test_a_ban_takes_effect_at_once_though_bans_are_kept_in_the_cache(article, reader, moderator):
+    services.post_comment(article=article, author=reader, body="Before the ban.")  # "no ban" is now kept
+    services.ban_reader(reader=reader, moderator=moderator, reason="abuse")
+    with pytest.raises(ReaderBanned):
+        services.post_comment(article=article, author=reader, body="During the ban.")
+    services.lift_ban(ban=reader.bans.get(), moderator=moderator)
+    assert services.post_comment(article=article, author=reader, body="After the ban.").pk
+
+
+def test_a_kept_suspension_ends_on_time(article, reader, moderator):
+    services.ban_reader(reader=reader, moderator=moderator, reason="cool off",
+                        until=timezone.now() + timedelta(minutes=5))
+    with pytest.raises(ReaderBanned):
+        services.post_comment(article=article, author=reader, body="Suspended.")  # the ban is kept now
+    later = timezone.now() + timedelta(minutes=6)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        assert moderation.current_ban(reader) is None
+        assert services.post_comment(article=article, author=reader, body="Back.").pk

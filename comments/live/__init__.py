@@ -49,20 +49,23 @@ logger = logging.getLogger(__name__)
 # --- Publishing (sync: called from on_commit in the request's thread) -------------------------
 
 
-def visibility_changed(*, article_id: int, comment_id: int, visible: bool, article_key: str | None = None) -> None:
+def visibility_changed(*, article_id: int, comment_id: int, visible: bool, article_key: str | None = None,
+                       data: dict | None = None) -> None:
     """A comment became visible (``comment`` + ``count`` events) or stopped being (``remove`` + ``count``).
 
     The ``comment`` event carries the comment as ``payloads.public_comment`` builds it (its own
-    fields; replies come with their own events). Pass ``article_key`` when it is at hand.
+    fields; replies come with their own events). Pass ``article_key`` and the comment's ``data``
+    (``payloads.public_node``) when they are at hand: publishing then reads only the count.
     """
     _publish_safely(article_id=article_id, comment_id=comment_id, kind="comment" if visible else "remove",
-                    with_count=True, article_key=article_key)
+                    with_count=True, article_key=article_key, data=data)
 
 
-def comment_edited(*, article_id: int, comment_id: int, article_key: str | None = None) -> None:
+def comment_edited(*, article_id: int, comment_id: int, article_key: str | None = None,
+                   data: dict | None = None) -> None:
     """A visible comment's text changed (``edit`` event with the new rendering)."""
     _publish_safely(article_id=article_id, comment_id=comment_id, kind="edit", with_count=False,
-                    article_key=article_key)
+                    article_key=article_key, data=data)
 
 
 def _publish_safely(**kwargs) -> None:
@@ -74,11 +77,15 @@ def _publish_safely(**kwargs) -> None:
         logger.warning("live event for article %s dropped", kwargs["article_id"], exc_info=True)
 
 
-def _publish(*, article_id: int, comment_id: int, kind: str, with_count: bool, article_key: str | None) -> None:
+def _publish(*, article_id: int, comment_id: int, kind: str, with_count: bool, article_key: str | None,
+             data: dict | None) -> None:
     key = article_key or Article.objects.filter(pk=article_id).values_list("key", flat=True).first()
     if key is None:
         return
-    data = {"id": comment_id} if kind == "remove" else payloads.public_comment(comment_id, article_key=key)
+    if kind == "remove":
+        data = {"id": comment_id}
+    elif data is None:
+        data = payloads.public_comment(comment_id, article_key=key)
     changes = [] if data is None else [(kind, data)]
     broker().publish(key, changes, count_of=article_id if with_count else None)
 
