@@ -17,6 +17,11 @@ a signed-in reader (allauth's ``X-Session-Token``), "W1 cold" the same with the 
 signed-in reader to ``post-target`` (last, so nothing read grows). Every response must be a
 2xx: a run with errors, 4xx or 5xx fails loudly.
 
+Peers (``benchmarks.peers``; ``--no-peers`` leaves them out): isso, after our deployments, on W1
+(its ``GET /?uri=/hot``, a seeded 1,000-comment thread) and W3 (an anonymous ``POST /new``), with
+the same wrk settings and checks but no ceiling; after the table, each goal set against a peer
+(W3 ≥ 1.5× isso) is printed with its ratio.
+
 The data comes from ``benchmarks.generate``, cached between runs: SQLite in
 ``var/bench-<comments>.sqlite3``, or, when DATABASE_URL and REDIS_URL are set, the PostgreSQL
 database and Redis they name (the generator refuses to wipe a database it did not build).
@@ -43,6 +48,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from benchmarks import peers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
@@ -74,6 +81,13 @@ WORKLOADS = [
 PROFILED = ["W1", "W2", "W3"]
 REQUEST_FRAME = "SyncWorker.handle_request ("  # one request in a gunicorn sync worker
 MAX_SECONDS = 10  # the longest a run of a slow workload is stretched to
+CEILING_READY = "/bench/ceiling/?bytes=10"  # our servers' cheapest answer: start-up and drain checks
+# The same workloads on isso, and the goals set against it (issue 17: "W3 ≥ 1.5× isso's figure").
+PEER_WORKLOADS = [
+    Workload("W1", f"/?uri={peers.ISSO_HOT}"),
+    Workload("W3", f"/new?uri={peers.ISSO_POST_TARGET}", method="POST", script="isso_post.lua"),
+]
+PEER_GOALS = {"W1": None, "W3": 1.5}  # ours / isso at least this (None: shown for reference)
 
 
 @dataclass(frozen=True)
@@ -133,25 +147,34 @@ def request(base: str, path: str, *, method: str = "GET", token: str | None = No
 
 
 class Server:
-    """One deployment on 127.0.0.1, in its own process group (so its workers stop with it)."""
+    """One deployment (or a peer) on 127.0.0.1, in its own process group (so its workers stop with it).
 
-    def __init__(self, deployment: Deployment, env: dict, *, workers: int):
+    ``ready`` is the path that answers 200 once it serves, and serves to drain it; ``log`` takes
+    its output (a peer's chatter) instead of the terminal, and is shown if it does not start."""
+
+    def __init__(self, deployment: Deployment, env: dict, *, workers: int, ready: str = CEILING_READY,
+                 log: Path | None = None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.ready = ready
         self.run_dir = tempfile.mkdtemp(prefix="bench-run-")
         env = {**env, **deployment.environment(self.port, workers, self.run_dir)}
+        output = log.open("w") if log else None
         self.process = subprocess.Popen(deployment.command(self.port, workers), cwd=BASE_DIR, env=env,
-                                        start_new_session=True)
+                                        start_new_session=True, stdout=output, stderr=output)
+        if output:
+            output.close()
         deadline = time.monotonic() + 60
         while True:
             try:
-                if request(self.base, "/bench/ceiling/?bytes=10")[0] == 200:
+                if request(self.base, ready)[0] == 200:
                     return
             except OSError:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise BenchmarkFailed(f"{deployment.name} did not start (exit {self.process.returncode})")
+                shown = f":\n{log.read_text()[-2000:]}" if log else ""
+                raise BenchmarkFailed(f"{deployment.name} did not start (exit {self.process.returncode}){shown}")
             time.sleep(0.2)
 
     def stop(self) -> None:
@@ -205,10 +228,12 @@ class Run:
 
 
 def wrk(url: str, *, script: str, seconds: int, threads: int, connections: int,
-        token: str | None = None, warmup: bool = False) -> Run | None:
+        token: str | None = None, warmup: bool = False, headers: dict[str, str] | None = None) -> Run | None:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "60s", "-s", script]
     if token:
         command += ["-H", f"X-Session-Token: {token}"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     env = {**os.environ, "LUA_PATH": f"{WRK_DIR}/?.lua;;", "BENCH_RUN": uuid.uuid4().hex[:10]}
     done = subprocess.run([*command, url], cwd=WRK_DIR, env=env, capture_output=True, text=True, timeout=seconds + 120)
     lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH_JSON ")]
@@ -239,12 +264,15 @@ class Result:
         return statistics.median(getattr(run, name) for run in runs)
 
     def as_dict(self) -> dict:
-        rps, ceiling = self._median(self.rounds, "requests_per_s"), self._median(self.ceiling, "requests_per_s")
+        """The medians; a peer's row (measured without a ceiling) has None for the ceiling's figures."""
+        rps = self._median(self.rounds, "requests_per_s")
+        ceiling = self._median(self.ceiling, "requests_per_s") if self.ceiling else None
         return {
             "deployment": self.deployment, "workload": self.workload, "bytes": self.bytes, "seconds": self.seconds,
             "requests_per_s": rps, "p50_ms": self._median(self.rounds, "p50_ms"),
             "p99_ms": self._median(self.rounds, "p99_ms"), "ceiling_requests_per_s": ceiling,
-            "ceiling_p50_ms": self._median(self.ceiling, "p50_ms"), "ratio": rps / ceiling,
+            "ceiling_p50_ms": self._median(self.ceiling, "p50_ms") if self.ceiling else None,
+            "ratio": rps / ceiling if ceiling else None,
         }
 
 
@@ -253,15 +281,19 @@ def drain(server: "Server", connections: int) -> None:
     otherwise eat into the next run (the ceiling's). Requests queue in order, so once as
     many as wrk had open have come back, the server is idle."""
     with ThreadPoolExecutor(connections) as pool:
-        for status, _ in pool.map(lambda _: request(server.base, "/bench/ceiling/?bytes=10"), range(connections)):
+        for status, _ in pool.map(lambda _: request(server.base, server.ready), range(connections)):
             if status != 200:
-                raise BenchmarkFailed(f"the ceiling answered {status}")
+                raise BenchmarkFailed(f"{server.ready} answered {status}")
 
 
-def measure(server: Server, deployment: Deployment, workload: Workload, args, token: str | None) -> Result:
+def measure(server: Server, deployment: Deployment, workload: Workload, args, token: str | None, *,
+            check=preflight, headers: dict[str, str] | None = None, ceiling: bool = True) -> Result:
+    """Warm-up, then ``args.rounds`` rounds of the workload, each followed by the ceiling's run
+    (unless ``ceiling`` is false: a peer has none). ``check(base, workload, token)`` makes the
+    pre-flight request and returns the size of the answer; ``headers`` go with every request."""
     token = token if workload.signed_in else None
     started = time.monotonic()
-    size = preflight(server.base, workload, token)
+    size = check(server.base, workload, token)
     # A slow workload's first answers come after connections / workers requests' time: run long
     # enough for a few rounds of them (the goal is for this to be the duration asked for).
     seconds = max(args.duration, min(MAX_SECONDS, math.ceil(6 * (time.monotonic() - started)
@@ -269,18 +301,19 @@ def measure(server: Server, deployment: Deployment, workload: Workload, args, to
     result = Result(deployment.label, workload.name, size, seconds)
     load = {"threads": args.threads, "connections": args.connections}
     target, script = server.base + workload.path, str(WRK_DIR / workload.script)
-    ceiling, ceiling_script = f"{server.base}/bench/ceiling/?bytes={size}", str(WRK_DIR / "get.lua")
-    wrk(target, script=script, seconds=args.warmup, token=token, warmup=True, **load)
+    ceiling_url, ceiling_script = f"{server.base}/bench/ceiling/?bytes={size}", str(WRK_DIR / "get.lua")
+    wrk(target, script=script, seconds=args.warmup, token=token, warmup=True, headers=headers, **load)
     drain(server, args.connections)
     for _ in range(args.rounds):
-        result.rounds.append(wrk(target, script=script, seconds=seconds, token=token, **load))
+        result.rounds.append(wrk(target, script=script, seconds=seconds, token=token, headers=headers, **load))
         drain(server, args.connections)
-        result.ceiling.append(wrk(ceiling, script=ceiling_script, seconds=args.duration, **load))
-        drain(server, args.connections)
+        if ceiling:
+            result.ceiling.append(wrk(ceiling_url, script=ceiling_script, seconds=args.duration, **load))
+            drain(server, args.connections)
     row = result.as_dict()
+    against = (f"  ceiling {row['ceiling_requests_per_s']:>7.1f} req/s  × {row['ratio']:.3f}" if ceiling else "")
     print(f"  {workload.name:<13} {row['requests_per_s']:>9.1f} req/s  p50 {row['p50_ms']:>8.1f} ms  "
-          f"p99 {row['p99_ms']:>8.1f} ms  ceiling {row['ceiling_requests_per_s']:>7.1f} req/s  "
-          f"× {row['ratio']:.3f}", flush=True)
+          f"p99 {row['p99_ms']:>8.1f} ms{against}", flush=True)
     return result
 
 
@@ -338,19 +371,75 @@ def print_table(rows: list[dict], duration: int) -> None:
     print("| deployment | workload | req/s | p50 ms | p99 ms | bytes | ceiling req/s | × ceiling |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
+        ceiling = "—" if r["ceiling_requests_per_s"] is None else f"{r['ceiling_requests_per_s']:,.0f}"
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.3f}"
         print(f"| {r['deployment']} | {r['workload']} | {r['requests_per_s']:,.1f} | {r['p50_ms']:,.1f} "
-              f"| {r['p99_ms']:,.1f} | {r['bytes']:,} | {r['ceiling_requests_per_s']:,.0f} | {r['ratio']:.3f} |")
+              f"| {r['p99_ms']:,.1f} | {r['bytes']:,} | {ceiling} | {ratio} |")
     stretched = [f"{r['workload']} on {r['deployment'].split(',')[0]}: {r['seconds']} s" for r in rows
                  if r["seconds"] > duration]
     if stretched:
         print(f"\nRuns stretched for slow workloads: {'; '.join(stretched)}.")
 
 
-def warm_up(server: Server, args) -> None:
+def peer_goals(rows: list[dict]) -> list[str]:
+    """One line per workload measured on us and on the peer: our req/s over the peer's, per deployment."""
+    lines = []
+    for name, goal in PEER_GOALS.items():
+        theirs = next((r for r in rows if r.get("peer") and r["workload"] == name), None)
+        if theirs is None:
+            continue
+        for ours in [r for r in rows if not r.get("peer") and r["workload"] == name]:
+            ratio = ours["requests_per_s"] / theirs["requests_per_s"]
+            verdict = (f"goal ≥ {goal}: {'met' if ratio >= goal else 'NOT met'}" if goal
+                       else "no goal against isso, for reference")
+            lines.append(f"{name}: ours {ours['requests_per_s']:,.1f} req/s = {ratio:.2f} × isso "
+                         f"({theirs['requests_per_s']:,.1f} req/s) ({verdict}) on {ours['deployment']}")
+    return lines
+
+
+def warm_up(server: Server, args, path: str = "/bench/ceiling/?bytes=1000") -> None:
     """Every worker loads its code and opens its files before the first measured run."""
-    wrk(f"{server.base}/bench/ceiling/?bytes=1000", script=str(WRK_DIR / "get.lua"), seconds=args.warmup,
+    wrk(f"{server.base}{path}", script=str(WRK_DIR / "get.lua"), seconds=args.warmup,
         threads=args.threads, connections=args.connections)
     drain(server, args.connections)
+
+
+def peer_preflight(base: str, workload: Workload, token: str | None) -> int:
+    """isso's pre-flight request: a 201 for a post (the first one creates the thread, so it has a
+    title), the whole seeded thread for a read; returns the size of the answer in bytes."""
+    data = None
+    if workload.method == "POST":
+        data = {"text": "Pre-flight comment.", "author": "Bench reader", "email": None, "website": None,
+                "title": "Post target"}
+    status, answer = peers.call(base, workload.path, data)
+    expected = 201 if data else 200
+    if status != expected:
+        raise BenchmarkFailed(f"isso {workload.name}: {workload.method} {workload.path} answered {status}, "
+                              f"not {expected}: {answer[:300]!r}")
+    if not data:
+        peers.check_thread(answer)
+    return len(answer)
+
+
+def benchmark_peers(args) -> list[dict]:
+    """isso on the workloads it shares with us (W1 after seeding its thread, W3), without a ceiling."""
+    chosen = [w for w in PEER_WORKLOADS if w.name in args.workloads]
+    if not chosen:
+        return []
+    peer = peers.IssoPeer(peers.isso_python(), args.workers)
+    print(f"\n{peer.label}", flush=True)
+    log = VAR / "peers" / "isso.log"  # isso logs at INFO, and warns that the site does not answer
+    log.parent.mkdir(parents=True, exist_ok=True)
+    headers = {name: value for name, value in peers.headers().items() if name != "Content-Type"}
+    with Server(peer, dict(os.environ), workers=args.workers, ready=peer.ready, log=log) as server:
+        if any(w.name == "W1" for w in chosen):
+            started = time.monotonic()
+            peers.seed(server.base, connections=args.connections)
+            print(f"  seeded {peers.ISSO_HOT} with {peers.HOT_COMMENTS:,} comments through its API in "
+                  f"{time.monotonic() - started:.1f} s", flush=True)
+        warm_up(server, args, peer.ready)
+        return [{**measure(server, peer, w, args, None, check=peer_preflight, headers=headers,
+                           ceiling=False).as_dict(), "peer": peer.name} for w in chosen]
 
 
 def benchmark(args, env: dict) -> list[dict]:
@@ -368,6 +457,8 @@ def benchmark(args, env: dict) -> list[dict]:
             warm_up(server, args)
             token = sign_in(server.base) if any(w.signed_in for w in chosen) else None
             rows += [measure(server, deployment, w, args, token).as_dict() for w in chosen if not w.cold]
+    if args.peers:
+        rows += benchmark_peers(args)
     return rows
 
 
@@ -461,6 +552,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deployments", default="procfile,gunicorn,uvicorn", help=f"of {', '.join(DEPLOYMENTS)}")
     parser.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS),
                         help="comma-separated, of: " + ", ".join(w.name for w in WORKLOADS))
+    parser.add_argument("--no-peers", dest="peers", action="store_false",
+                        help="leave out the peer (isso) measured beside us on W1 and W3")
     parser.add_argument("--reset-data", action="store_true", help="regenerate the data even if it is up to date")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     parser.add_argument("--profile", action="store_true", help="profile W1, W2, W3 with py-spy instead")
@@ -493,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"HTTP benchmark: {heading}")
         rows = benchmark(args, env)
-    except BenchmarkFailed as error:
+    except (BenchmarkFailed, peers.PeerFailed) as error:
         print(f"\nBENCHMARK FAILED: {error}", file=sys.stderr)
         return 1
     finally:
@@ -502,8 +595,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{heading}; load average {before} before, {load_average()} after; "
           f"{time.monotonic() - started:.0f} s in all\n")
     print_table(rows, args.duration)
+    goals = peer_goals(rows)
+    if goals:
+        print("\n" + "\n".join(goals))
     if args.json:
-        args.json.write_text(json.dumps({"heading": heading, "rows": rows}, indent=1))
+        args.json.write_text(json.dumps({"heading": heading, "rows": rows, "goals": goals}, indent=1))
     return 0
 
 
