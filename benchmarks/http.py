@@ -146,6 +146,13 @@ def request(base: str, path: str, *, method: str = "GET", token: str | None = No
         return error.code, error.read()
 
 
+def server_log(deployment: Deployment, label: str) -> Path:
+    """Where a deployment's own output goes (honcho prints every process's lines): var/bench-logs/."""
+    folder = BASE_DIR / "var" / "bench-logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{deployment.name}-{label}.log"
+
+
 class Server:
     """One deployment (or a peer) on 127.0.0.1, in its own process group (so its workers stop with it).
 
@@ -450,10 +457,11 @@ def benchmark(args, env: dict) -> list[dict]:
         print(f"\n{deployment.label}", flush=True)
         cold = [w for w in chosen if w.cold]
         if cold:
-            with Server(deployment, {**env, "BENCH_READ_CACHE": "0"}, workers=args.workers) as server:
+            with Server(deployment, {**env, "BENCH_READ_CACHE": "0"}, workers=args.workers,
+                        log=server_log(deployment, "cold")) as server:
                 warm_up(server, args)
                 rows += [measure(server, deployment, w, args, None).as_dict() for w in cold]
-        with Server(deployment, env, workers=args.workers) as server:
+        with Server(deployment, env, workers=args.workers, log=server_log(deployment, "warm")) as server:
             warm_up(server, args)
             token = sign_in(server.base) if any(w.signed_in for w in chosen) else None
             rows += [measure(server, deployment, w, args, token).as_dict() for w in chosen if not w.cold]
