@@ -362,6 +362,52 @@ def public_node(instance: Comment, *, article_key: str) -> dict | None:
 # --- Per-viewer overlay on a shared public tree ----------------------------------------------------
 
 
+def pending_rows(viewer, *, article_key: str) -> list[dict]:
+    """The viewer's comments on this article that wait for a moderator (only they see them):
+    one query on the ``comment_author`` index, usually answering nothing."""
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is None:
+        return []
+    return _rows(Comment.objects.filter(author_id=viewer_id, status=PENDING, is_deleted=False,
+                                        article__key=article_key).order_by("created_at", "id"))
+
+
+def add_pending(nodes: list[dict], rows: list[dict], *, article_key: str, viewer) -> bool:
+    """Lay the viewer's pending replies (``pending_rows``) into a public page, in place, where a
+    page built for the viewer shows them: under their parent, among its replies by age. Nobody
+    can answer a pending comment, so each is a leaf.
+
+    Returns False, having changed nothing, when a row cannot be laid in this way: a pending
+    top-level comment (it moves the page's boundaries), a parent not on the page or hidden from
+    the public (the viewer would see it as a tombstone), or a thread cut after
+    ``COMMENTS_REPLIES_SHOWN`` (the reply may fall past the cut). The caller then builds the
+    page for the viewer.
+    """
+    by_id: dict[int, dict] = {}
+    heads: dict[int, dict] = {}
+    for head in nodes:
+        for node in _walk([head]):
+            by_id[node["id"]] = node
+            heads[node["id"]] = head
+    placements = []
+    for row in rows:
+        parent = by_id.get(row["parent_id"]) if row["parent_id"] else None
+        if parent is None or parent["is_deleted"] or heads[parent["id"]]["more_replies"] is not None:
+            return False
+        placements.append((parent, row))
+    viewer_id = _viewer_id(viewer)
+    edit_cutoff = timezone.now() - conf.edit_window()
+    for parent, row in placements:
+        node = _node(row, article_key=article_key, tombstone=False, viewer_id=viewer_id, liked=set(),
+                     edit_cutoff=edit_cutoff)
+        key = (row["created_at"], row["id"])
+        replies = parent["replies"]
+        at = next((i for i, reply in enumerate(replies)
+                   if (datetime.fromisoformat(reply["created_at"]), reply["id"]) > key), len(replies))
+        replies.insert(at, node)
+    return True
+
+
 def _walk(nodes: Iterable[dict]):
     for node in nodes:
         yield node

@@ -35,16 +35,6 @@ def shown_roots(article: Article, *, viewer, sort: str = "newest"):
     )
 
 
-def has_pending_comment(viewer, *, article_key: str) -> bool:
-    """Whether ``viewer`` waits for a moderator on this article: then only they see a comment
-    that the public thread lacks. One query on the ``comment_author`` index."""
-    if viewer is None or not viewer.is_authenticated:
-        return False
-    return Comment.objects.filter(
-        author_id=viewer.pk, status=Comment.Status.PENDING, is_deleted=False, article__key=article_key
-    ).exists()
-
-
 def _liked_ids(viewer, comments: Iterable[Comment]) -> set[int]:
     if viewer is None or not viewer.is_authenticated:
         return set()

@@ -209,3 +209,31 @@ def _plain(data):
     if isinstance(data, list):
         return [_plain(item) for item in data]
     return data
+
+
+def test_a_pending_reply_is_laid_into_the_shared_page_as_a_page_built_for_its_author(
+    article, reader, other_reader, post, api_client, settings, django_assert_num_queries
+):
+    first = post(article, "First", author=other_reader)
+    second = post(article, "Second", author=other_reader)
+    post(article, "An older answer", parent=first, author=other_reader)
+    services.set_reader_moderation(reader=reader, moderator=None, moderation=Reader.Moderation.ALWAYS)
+    waiting = post(article, "My answer, waiting", parent=first)
+    post(article, "A newer public answer", parent=first, author=other_reader)
+    post(article, "Also waiting, under the second", parent=second)
+    anonymous_read(article)  # the shared page is cached
+
+    client = api_client(reader)
+    with django_assert_num_queries(2):  # the reader's pending comments, their likes
+        laid = client.get(thread_url(article)).json()
+    settings.COMMENTS_READ_CACHE = False
+    built = client.get(thread_url(article)).json()
+    assert laid == built
+    replies = {node["id"]: [(r["body_html"], r["status"]) for r in node["replies"]] for node in laid["results"]}
+    assert replies[first.pk] == [("<p>An older answer</p>", "approved"), ("<p>My answer, waiting</p>", "pending"),
+                                 ("<p>A newer public answer</p>", "approved")]
+    assert replies[second.pk] == [("<p>Also waiting, under the second</p>", "pending")]
+    mine = next(r for r in next(n for n in laid["results"] if n["id"] == first.pk)["replies"] if r["id"] == waiting.pk)
+    assert (mine["can_edit"], mine["can_delete"]) == (True, True)
+    # Nobody else sees them.
+    assert "waiting" not in anonymous_read(article).content.decode()

@@ -201,16 +201,20 @@ class ArticleCommentsView(ApiView):
                 raise NotFound("No such article.")
             version = versions.article_version(key)
         viewer = request.user
-        if selectors.has_pending_comment(viewer, article_key=key):
-            body = payloads.dumps(self._page(request, key, query, viewer=viewer))
-            return thread_pages.respond(request, thread_pages.etag_of(body), body, public=False)
         etag, body = thread_pages.public_page(
             request, key, version, lambda: self._page(request, key, query, viewer=None)
         )
         if not viewer.is_authenticated:
             return thread_pages.respond(request, etag, body, public=True)
+        # A signed-in reader sees the public page, plus their own pending replies laid into it
+        # where they belong, plus their likes and rights; a page where that is not enough (a
+        # pending top-level comment, a reply under a cut or hidden comment) is built for them.
         page = payloads.loads(body)
-        payloads.overlay_viewer(page["results"], viewer=viewer)
+        pending = payloads.pending_rows(viewer, article_key=key)
+        if pending and not payloads.add_pending(page["results"], pending, article_key=key, viewer=viewer):
+            page = self._page(request, key, query, viewer=viewer)
+        else:
+            payloads.overlay_viewer(page["results"], viewer=viewer)
         body = payloads.dumps(page)
         return thread_pages.respond(request, thread_pages.etag_of(body), body, public=False)
 
