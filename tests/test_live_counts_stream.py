@@ -26,7 +26,7 @@ def stream_path(*keys: str) -> str:
 
 
 async def initial_counts(stream, n: int) -> dict[str, int]:
-    events = [await stream.next_event() for _ in range(n)]
+    events = [await stream.next_event(timeout=15) for _ in range(n)]
     assert {e.event for e in events} == {"count"}
     return {e.data["article"]: e.data["count"] for e in events}
 
