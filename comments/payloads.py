@@ -372,16 +372,22 @@ def pending_rows(viewer, *, article_key: str) -> list[dict]:
                                         article__key=article_key).order_by("created_at", "id"))
 
 
-def add_pending(nodes: list[dict], rows: list[dict], *, article_key: str, viewer) -> bool:
-    """Lay the viewer's pending replies (``pending_rows``) into a public page, in place, where a
-    page built for the viewer shows them: under their parent, among its replies by age. Nobody
-    can answer a pending comment, so each is a leaf.
+def _key_of(node: dict) -> tuple[datetime, int]:
+    return datetime.fromisoformat(node["created_at"]), node["id"]
 
-    Returns False, having changed nothing, when a row cannot be laid in this way: a pending
-    top-level comment (it moves the page's boundaries), a parent not on the page or hidden from
-    the public (the viewer would see it as a tombstone), or a thread cut after
-    ``COMMENTS_REPLIES_SHOWN`` (the reply may fall past the cut). The caller then builds the
-    page for the viewer.
+
+def add_pending(nodes: list[dict], rows: list[dict], *, article_key: str, viewer,
+                replies_shown: int | None = None, replies_link: RepliesLink | None = None) -> bool:
+    """Lay the viewer's pending replies (``pending_rows``) into a public page, in place, where a
+    page built for the viewer shows them: under their parent, among its replies by age, and in
+    a thread cut after ``replies_shown`` nodes, before or past the cut as the viewer's own page
+    would have it (the cut moves by one, and ``more_replies`` with it). Nobody can answer a
+    pending comment, so each is a leaf.
+
+    Returns False when a row cannot be laid in this way (the page may then be half changed:
+    build the viewer's page instead): a pending top-level comment (it moves the page's
+    boundaries), a parent not on the page or hidden from the public (the viewer would see it
+    as a tombstone), or a cut thread whose cut the tombstone rule moved (``cut_at``).
     """
     by_id: dict[int, dict] = {}
     heads: dict[int, dict] = {}
@@ -389,23 +395,55 @@ def add_pending(nodes: list[dict], rows: list[dict], *, article_key: str, viewer
         for node in _walk([head]):
             by_id[node["id"]] = node
             heads[node["id"]] = head
-    placements = []
-    for row in rows:
-        parent = by_id.get(row["parent_id"]) if row["parent_id"] else None
-        if parent is None or parent["is_deleted"] or heads[parent["id"]]["more_replies"] is not None:
-            return False
-        placements.append((parent, row))
     viewer_id = _viewer_id(viewer)
     edit_cutoff = timezone.now() - conf.edit_window()
-    for parent, row in placements:
+    for row in rows:
+        parent = by_id.get(row["parent_id"]) if row["parent_id"] else None
+        if parent is None or parent["is_deleted"]:
+            return False
         node = _node(row, article_key=article_key, tombstone=False, viewer_id=viewer_id, liked=set(),
                      edit_cutoff=edit_cutoff)
         key = (row["created_at"], row["id"])
         replies = parent["replies"]
-        at = next((i for i, reply in enumerate(replies)
-                   if (datetime.fromisoformat(reply["created_at"]), reply["id"]) > key), len(replies))
-        replies.insert(at, node)
+        replies.insert(next((i for i, reply in enumerate(replies) if _key_of(reply) > key), len(replies)), node)
+        head = heads[parent["id"]]
+        if head["more_replies"] is not None and not _recut(head, node, replies_shown, replies_link):
+            return False
+        by_id[node["id"]], heads[node["id"]] = node, head
     return True
+
+
+def _recut(head: dict, added: dict, limit: int | None, link: RepliesLink | None) -> bool:
+    """``head`` was cut after ``limit`` nodes and ``added`` was just laid in: cut it again as a
+    build with ``added`` among the rows would (see ``_cut``), or return False if that needs
+    nodes past the old cut."""
+    if limit is None:
+        return False
+    keys = {node["id"]: _key_of(node) for node in _walk(head["replies"])}
+    flat = list(_flat(head["replies"], keys))
+    if len(flat) != limit + 1:  # the old cut was moved back by the tombstone rule
+        return False
+    if flat[-1][0] is added:  # it falls past the cut: one more left for later
+        _drop(head, added["id"])
+        head["more_replies"]["count"] += 1
+        return True
+    end = cut_at([node["is_deleted"] for node, _ in flat], 0, limit)
+    if end > limit:
+        return False
+    for node, _ in flat[end:]:
+        _drop(head, node["id"])
+    head["more_replies"] = {
+        "count": head["more_replies"]["count"] + len(flat) - end,
+        "next": link(head["id"], encode_cursor(flat[end - 1][1])) if link is not None else None,
+    }
+    return True
+
+
+def _drop(head: dict, node_id: int) -> None:
+    for node in _walk([head]):
+        if any(reply["id"] == node_id for reply in node["replies"]):
+            node["replies"] = [reply for reply in node["replies"] if reply["id"] != node_id]
+            return
 
 
 def _walk(nodes: Iterable[dict]):

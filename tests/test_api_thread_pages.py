@@ -237,3 +237,38 @@ def test_a_pending_reply_is_laid_into_the_shared_page_as_a_page_built_for_its_au
     assert (mine["can_edit"], mine["can_delete"]) == (True, True)
     # Nobody else sees them.
     assert "waiting" not in anonymous_read(article).content.decode()
+
+
+@pytest.mark.parametrize("answer", ["early", "late", "both"])
+def test_a_pending_reply_in_a_cut_thread_moves_the_cut_as_the_author_s_own_page_would(
+    article, reader, other_reader, post, api_client, settings, answer
+):
+    settings.COMMENTS_REPLIES_SHOWN = 3
+    root = post(article, "Root", author=other_reader)
+    first = post(article, "Reply 1", parent=root, author=other_reader)
+    post(article, "Reply 1.1", parent=first, author=other_reader)
+    services.set_reader_moderation(reader=reader, moderator=None, moderation=Reader.Moderation.ALWAYS)
+    if answer in ("early", "both"):
+        post(article, "Mine, early", parent=first)
+    for n in range(2, 6):
+        post(article, f"Reply {n}", parent=root, author=other_reader)
+    if answer in ("late", "both"):
+        post(article, "Mine, late", parent=root)
+    anonymous_read(article)  # the shared page is cached, cut after 3
+
+    client = api_client(reader)
+    laid = client.get(thread_url(article)).json()
+    settings.COMMENTS_READ_CACHE = False
+    built = client.get(thread_url(article)).json()
+    assert laid == built
+    assert laid["results"][0]["more_replies"]["count"] >= 3
+    # And following the cut from there shows the rest, the author's pending reply included once.
+    bodies = [node["body_html"] for node in payloads._walk(laid["results"][0]["replies"])]
+    url = laid["results"][0]["more_replies"]["next"]
+    while url:
+        batch = client.get(url).json()
+        bodies += [node["body_html"] for node in payloads._walk(batch["results"])]
+        url = batch["next"]
+    assert len(bodies) == 6 + (2 if answer == "both" else 1)
+    mine = [body for body in bodies if "Mine" in body]
+    assert len(mine) == (2 if answer == "both" else 1)

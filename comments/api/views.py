@@ -211,7 +211,8 @@ class ArticleCommentsView(ApiView):
         # pending top-level comment, a reply under a cut or hidden comment) is built for them.
         page = payloads.loads(body)
         pending = payloads.pending_rows(viewer, article_key=key)
-        if pending and not payloads.add_pending(page["results"], pending, article_key=key, viewer=viewer):
+        if pending and not payloads.add_pending(page["results"], pending, article_key=key, viewer=viewer,
+                                                replies_shown=conf.replies_shown(), replies_link=replies_link(request)):
             page = self._page(request, key, query, viewer=viewer)
         else:
             payloads.overlay_viewer(page["results"], viewer=viewer)
