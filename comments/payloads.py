@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from comments import conf
 from comments.models import MAX_ID, Comment, Like, public_name
+from comments.querysets import visible_q
 
 # What a node is built from: one row of ``Comment.objects.values(*ROW_FIELDS)``.
 ROW_FIELDS = (
@@ -384,6 +385,9 @@ def add_pending(nodes: list[dict], rows: list[dict], *, article_key: str, viewer
     would have it (the cut moves by one, and ``more_replies`` with it). Nobody can answer a
     pending comment, so each is a leaf.
 
+    A reply whose parent is visible but past the cut of a thread on the page is past the cut
+    too: it only adds one to ``more_replies.count`` (one query finds such parents).
+
     Returns False when a row cannot be laid in this way (the page may then be half changed:
     build the viewer's page instead): a pending top-level comment (it moves the page's
     boundaries), a parent not on the page or hidden from the public (the viewer would see it
@@ -397,7 +401,15 @@ def add_pending(nodes: list[dict], rows: list[dict], *, article_key: str, viewer
             heads[node["id"]] = head
     viewer_id = _viewer_id(viewer)
     edit_cutoff = timezone.now() - conf.edit_window()
+    # Parents not on the page: visible ones lie past the cut of a thread that is on it.
+    missing = {row["parent_id"] for row in rows if row["parent_id"] and row["parent_id"] not in by_id}
+    past_cut = set(Comment.objects.filter(visible_q(), pk__in=missing).values_list("pk", flat=True)
+                   if missing else ())
     for row in rows:
+        head = by_id.get(row["root_id"])
+        if row["parent_id"] in past_cut and head is not None and head.get("more_replies") is not None:
+            head["more_replies"]["count"] += 1  # after its parent, so past the cut too
+            continue
         parent = by_id.get(row["parent_id"]) if row["parent_id"] else None
         if parent is None or parent["is_deleted"]:
             return False

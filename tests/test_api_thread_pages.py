@@ -239,7 +239,7 @@ def test_a_pending_reply_is_laid_into_the_shared_page_as_a_page_built_for_its_au
     assert "waiting" not in anonymous_read(article).content.decode()
 
 
-@pytest.mark.parametrize("answer", ["early", "late", "both"])
+@pytest.mark.parametrize("answer", ["early", "late", "both", "under a reply past the cut"])
 def test_a_pending_reply_in_a_cut_thread_moves_the_cut_as_the_author_s_own_page_would(
     article, reader, other_reader, post, api_client, settings, answer
 ):
@@ -250,8 +250,9 @@ def test_a_pending_reply_in_a_cut_thread_moves_the_cut_as_the_author_s_own_page_
     services.set_reader_moderation(reader=reader, moderator=None, moderation=Reader.Moderation.ALWAYS)
     if answer in ("early", "both"):
         post(article, "Mine, early", parent=first)
-    for n in range(2, 6):
-        post(article, f"Reply {n}", parent=root, author=other_reader)
+    replies = [post(article, f"Reply {n}", parent=root, author=other_reader) for n in range(2, 6)]
+    if answer == "under a reply past the cut":
+        post(article, "Mine, under reply 5", parent=replies[-1])
     if answer in ("late", "both"):
         post(article, "Mine, late", parent=root)
     anonymous_read(article)  # the shared page is cached, cut after 3
