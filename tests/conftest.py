@@ -45,8 +45,11 @@ def set_server_password(reader: Reader, password: str = "correct horse battery")
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Throttle counters and cached banned words must not leak between tests."""
+    """Throttle counters, cached banned words and pages must not leak between tests."""
+    from comments.api import thread_pages
+
     cache.clear()
+    thread_pages._recent.clear()
     yield
     cache.clear()
 

@@ -273,3 +273,16 @@ def test_a_pending_reply_in_a_cut_thread_moves_the_cut_as_the_author_s_own_page_
     assert len(bodies) == 6 + (2 if answer == "both" else 1)
     mine = [body for body in bodies if "Mine" in body]
     assert len(mine) == (2 if answer == "both" else 1)
+
+
+def test_a_page_this_process_served_lately_costs_one_cache_read_the_version(article, post):
+    from unittest import mock
+
+    post(article, "Hello")
+    anonymous_read(article)
+    with mock.patch.object(cache, "get", wraps=cache.get) as get:
+        again = anonymous_read(article)
+    assert again.status_code == 200
+    assert get.call_count == 1  # the article's version; the page itself came from the process
+    post(article, "News")
+    assert "News" in anonymous_read(article).content.decode()
