@@ -20,10 +20,11 @@ import orjson
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpResponse, HttpResponseNotModified, JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from comments import conf, live, versions
+from comments.api.conditional import bytes_response
 from comments.models import ARTICLE_KEY_PATTERN, Article
 
 MAX_KEYS = 100  # keys per counts request and per counts stream
@@ -97,12 +98,6 @@ def _etag(counts: dict[str, int]) -> str:
     return f'W/"{digest}"'
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
-    """Weak comparison (RFC 9110): W/"x" and "x" name the same counts."""
-    wanted = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in wanted or etag.removeprefix("W/") in wanted
-
-
 def _visible_counts(keys: list[str]) -> dict[str, int]:
     """Every key's public count in one query, sorted by key; unknown keys count 0."""
     counts = dict.fromkeys(sorted(keys), 0)
@@ -156,14 +151,7 @@ def counts(request):
     if error is not None:
         return error
     etag, body = _counts_answer(keys)
-    if _matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
-        response = HttpResponseNotModified()
-    else:
-        response = HttpResponse(body, content_type="application/json")
-    response["ETag"] = etag
-    response["Cache-Control"] = COUNTS_CACHE_CONTROL
-    response["Vary"] = "Origin"
-    return response
+    return bytes_response(request, etag, body, cache_control=COUNTS_CACHE_CONTROL, vary="Origin")
 
 
 def _visible_count(key: str) -> int | None:

@@ -22,9 +22,10 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse
 
 from comments import conf, payloads, versions
+from comments.api.conditional import bytes_response
 
 PUBLIC_VARY = "Origin, Cookie, X-Session-Token, Authorization"
 RECENT_PAGES = 64  # pages a process keeps beside the shared cache, newest in, oldest out
@@ -50,14 +51,6 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
-def etag_matches(if_none_match: str, etag: str) -> bool:
-    """Weak comparison (RFC 9110 §13.1.2): W/"x" and "x" name the same representation."""
-    if not if_none_match:
-        return False
-    wanted = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in wanted or etag.removeprefix("W/") in wanted
-
-
 def sends_credentials(request) -> bool:
     """Whether the request might be a signed-in reader's (then it never takes the anonymous path)."""
     meta = request.META
@@ -78,14 +71,7 @@ def respond(request, etag: str, body: bytes, *, public: bool) -> HttpResponse:
         cache_control = f"public, max-age=0, s-maxage={max_age}" if max_age else "public, no-cache"
     else:
         cache_control = "private, no-cache"
-    if etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
-        response = HttpResponseNotModified()
-    else:
-        response = HttpResponse(body, content_type="application/json")
-    response["ETag"] = etag
-    response["Cache-Control"] = cache_control
-    response["Vary"] = PUBLIC_VARY
-    return response
+    return bytes_response(request, etag, body, cache_control=cache_control, vary=PUBLIC_VARY)
 
 
 def cached_public_page(request, article_key: str) -> HttpResponse | None:
