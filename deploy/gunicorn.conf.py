@@ -31,6 +31,8 @@ timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "4"))
 # Requests wait here while every worker is busy (nginx keeps the slow clients).
 backlog = int(os.environ.get("WEB_BACKLOG", "2048"))
+# The longest request line gunicorn takes (its maximum): a counts request names up to 100 keys.
+limit_request_line = 8190
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")

@@ -204,6 +204,16 @@ def test_the_api_answers_json_through_nginx(deployment):
     assert missing.headers["content-type"].startswith("application/json")
 
 
+def test_a_counts_request_of_100_long_keys_passes_the_web_server(deployment):
+    """gunicorn's default request line (4 KB) refused a list page's counts with an HTML 414."""
+    keys = [f"k{n:02d}-" + "x" * 60 for n in range(100)]  # a 7 KB request line
+    with deployment.client() as client:
+        counts = client.get("/api/v1/counts/", params=[("article", key) for key in keys])
+
+    assert counts.status_code == 200, deployment.output()
+    assert len(counts.json()["counts"]) == 100
+
+
 def test_static_files_answer_with_long_lived_caching(deployment):
     with deployment.client() as client:
         page = client.get("/").text
