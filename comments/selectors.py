@@ -153,19 +153,13 @@ def moderation_summary() -> dict:
     )
 
 
+
 def _share_article(nodes: Iterable[Comment], article: Article) -> None:
     """Every node of these threads belongs to ``article``: hand it the instance, so that
     rendering ``comment.article`` costs no query per comment."""
     for node in nodes:
         node.article = article
         _share_article(getattr(node, "replies", ()), article)
-
-
-def page_of_threads(roots: Sequence[Comment], *, article: Article, viewer) -> list[Comment]:
-    """``attach_threads`` for one page of an article's top-level comments, ready to render."""
-    threads = attach_threads(roots, viewer=viewer)
-    _share_article(threads, article)
-    return threads
 
 
 def shown_comment(comment: Comment, *, viewer) -> Comment | None:

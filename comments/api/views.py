@@ -310,7 +310,7 @@ class CommentRepliesView(ApiView):
         key = Comment.objects.filter(pk=id).values_list("article__key", flat=True).first()
         if key is None:
             raise NotFound("No such comment.")
-        version = versions.peek(key) or versions.article_version(key)
+        version = versions.article_version(key)  # the comment exists, so its article does
         etag, body = thread_pages.public_page(request, key, version,
                                               lambda: self._batch(request, id, after, viewer=None))
         return thread_pages.respond(request, etag, body, public=True)
