@@ -49,7 +49,7 @@ def _clear_cache():
     from comments.api import thread_pages
 
     cache.clear()
-    thread_pages._recent.clear()
+    thread_pages.recent_pages.clear()
     yield
     cache.clear()
 

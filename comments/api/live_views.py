@@ -7,13 +7,11 @@ database when it opens (then closes the connection) and afterwards only waits on
 broker (``comments.live``).
 """
 
-import contextlib
 import functools
 import hashlib
 import json
 import re
 import sys
-import time
 from urllib.parse import unquote_plus
 
 import orjson
@@ -24,7 +22,7 @@ from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from comments import conf, live, versions
-from comments.api.conditional import bytes_response
+from comments.api.conditional import RecentAnswers, bytes_response
 from comments.models import ARTICLE_KEY_PATTERN, Article
 
 MAX_KEYS = 100  # keys per counts request and per counts stream
@@ -105,8 +103,8 @@ def _visible_counts(keys: list[str]) -> dict[str, int]:
     return counts
 
 
-RECENT_ANSWERS = 256  # answers a process keeps, oldest out first: about 1 KiB each for 50 keys
-_recent_answers: dict[str, tuple[float, tuple[str, bytes]]] = {}  # cache key -> (deadline, answer)
+# Answers a process keeps beside the shared cache: about 1 KiB each for 50 keys.
+recent_answers = RecentAnswers(size=256)
 
 
 def _counts_answer(keys: list[str]) -> tuple[str, bytes]:
@@ -120,9 +118,8 @@ def _counts_answer(keys: list[str]) -> tuple[str, bytes]:
     """
     digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
     cache_key = f"comments:counts:{versions.counts_version()}:{digest}"
-    now = time.monotonic()
-    deadline, answer = _recent_answers.get(cache_key, (0.0, None))
-    if deadline > now:
+    answer = recent_answers.get(cache_key)
+    if answer is not None:
         return answer
     ttl = conf.read_cache_ttl()
     answer = cache.get(cache_key)
@@ -130,10 +127,7 @@ def _counts_answer(keys: list[str]) -> tuple[str, bytes]:
         counts = _visible_counts(keys)
         answer = (_etag(counts), orjson.dumps({"counts": counts}))
         cache.set(cache_key, answer, ttl)
-    _recent_answers[cache_key] = (now + ttl, answer)
-    if len(_recent_answers) > RECENT_ANSWERS:
-        with contextlib.suppress(KeyError, RuntimeError, StopIteration):  # another thread evicted it first
-            del _recent_answers[next(iter(_recent_answers))]
+    recent_answers.put(cache_key, answer)
     return answer
 
 
