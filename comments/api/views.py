@@ -224,8 +224,9 @@ class ArticleCommentsView(ApiView):
         """One page of the thread as ``viewer`` (None: the public) sees it: three queries."""
         article = get_object_or_404(Article, key=key)
         page = paginate(
-            selectors.shown_roots(article, viewer=viewer, sort=query["sort"]).values(*payloads.ROW_FIELDS),
+            selectors.shown_roots(article, viewer=viewer, sort=query["sort"]),
             request=request, sort=query["sort"], page_size=query["page_size"], cursor=query.get("cursor"),
+            fetch=payloads.fetch_rows,
         )
         return {
             "count": article.comment_count,
