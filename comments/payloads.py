@@ -33,6 +33,7 @@ from comments.querysets import visible_q
 ROW_FIELDS = (
     "id", "parent_id", "root_id", "in_reply_to_id", "depth", "author_id", "author__display_name",
     "body_html", "created_at", "edited_at", "status", "is_deleted", "like_count", "reply_count",
+    "thread_revision",
 )
 APPROVED, PENDING = Comment.Status.APPROVED, Comment.Status.PENDING
 EDITABLE = {APPROVED, PENDING}

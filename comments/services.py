@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from comments import conf, live, moderation, payloads, versions
@@ -83,19 +84,22 @@ def check_can_comment(*, reader: Reader, article: Article) -> None:
 # --- Counters and events ------------------------------------------------------------------------
 
 
-def _apply_visibility_change(comment: Comment, *, was_visible: bool) -> None:
+def _apply_visibility_change(comment: Comment, *, was_visible: bool, new: bool = False) -> None:
     """Move the article's count and the parent's reply count if ``comment`` became (in)visible.
 
     Runs inside the caller's transaction: one UPDATE with F() per counter, so concurrent
     writers never lose an increment. Events go out after the commit.
 
-    Lock order, the same in every write: the comment, then its parent, then the article. Posting
-    a reply locks the parent first too, so two writers in one thread never wait on each other
-    in opposite orders (a deadlock on PostgreSQL).
+    Lock order, the same in every write: the comment, then its thread's top-level comment
+    (``thread_revision``), then its parent, then the article: always from deeper in a thread
+    towards its top, then the article. Posting a reply locks the parent first too, so two
+    writers in one thread never wait on each other in opposite orders (a deadlock on PostgreSQL).
     """
     now_visible = comment.is_visible
     # Every write to a comment passes here: cached pages of its thread move on commit.
     versions.bump_on_commit([comment.article.key], counts=was_visible != now_visible)
+    if (was_visible or now_visible) and not (new and comment.root_id is None):
+        _thread_changed(comment.root_id or comment.pk)  # a new top-level comment has nothing cached
     if was_visible == now_visible:
         return
     delta = 1 if now_visible else -1
@@ -110,12 +114,26 @@ def _apply_visibility_change(comment: Comment, *, was_visible: bool) -> None:
     ))
 
 
+def _thread_changed(root_id: int) -> None:
+    """What the public sees of this top-level comment's thread changed: move its
+    ``thread_revision`` in the caller's transaction, so its cached rendering is never served again."""
+    Comment.objects.filter(pk=root_id).update(thread_revision=F("thread_revision") + 1)
+
+
+def _threads_changed(comments: QuerySet) -> None:
+    """``_thread_changed`` for the threads of all these comments: one UPDATE."""
+    roots = comments.order_by().values(top=Coalesce("root_id", "id"))
+    Comment.objects.filter(pk__in=Subquery(roots)).update(thread_revision=F("thread_revision") + 1)
+
+
 def uncount_removed_comment(comment: Comment) -> None:
     """A visible comment's row was deleted (a cascade from a reader or an article): uncount it.
 
     Soft deletion is the product's way; this only keeps counters exact when an administrator
     deletes accounts or articles outright.
     """
+    if comment.root_id is not None:
+        _thread_changed(comment.root_id)  # a tombstone may go with it, even when it was hidden
     if comment.is_visible:
         if comment.parent_id:
             Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") - 1)
@@ -221,7 +239,7 @@ def post_comment(*, article: Article, author: Reader, body, parent: Comment | in
     )
     if decision.status == Status.PENDING:
         _log(Action.HOLD, comment=comment, status_after=Status.PENDING, reason=decision.reason)
-    _apply_visibility_change(comment, was_visible=False)
+    _apply_visibility_change(comment, was_visible=False, new=True)
     return comment
 
 
@@ -372,6 +390,7 @@ def flag_comment(*, comment: Comment, reader: Reader, reason: str, note: str = "
 
 def _likes_changed(comment_id: int) -> None:
     """A like count is in every public page of the thread: move them on commit."""
+    _threads_changed(Comment.objects.filter(pk=comment_id))
     key = Article.objects.filter(comments__pk=comment_id).values_list("key", flat=True).first()
     if key is not None:
         versions.bump_on_commit([key])
@@ -386,6 +405,7 @@ def like_comment(*, comment: Comment, reader: Reader) -> Comment:
         with transaction.atomic():
             Like.objects.create(comment=comment, reader=reader)
             Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
+            _thread_changed(comment.root_id or comment.pk)
             versions.bump_on_commit([comment.article.key])
     except IntegrityError:
         pass  # Already liked: the unique constraint is the guard, also against a racing twin.
@@ -401,6 +421,7 @@ def unlike_comment(*, comment: Comment, reader: Reader) -> Comment:
     removed, _ = Like.objects.filter(comment=comment, reader=reader).delete()
     if removed:
         Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") - 1)
+        _thread_changed(comment.root_id or comment.pk)
         versions.bump_on_commit([comment.article.key])
     comment.refresh_from_db(fields=["like_count"])
     return comment
@@ -478,6 +499,7 @@ def set_reader_display_name(*, reader: Reader, display_name: str) -> Reader:
     """Rename a reader; every thread showing their comments moves its cached pages on commit."""
     reader.display_name = normalize_text(display_name)[:50]
     reader.save(update_fields=["display_name"])
+    _threads_changed(Comment.objects.filter(author=reader))
     versions.bump_on_commit(Article.objects.filter(comments__author=reader).values_list("key", flat=True).distinct())
     return reader
 
@@ -700,6 +722,8 @@ def recount_comments(*, batch_size: int = 10_000, progress: Progress | None = No
 
 def _repaired_threads(article_keys: set[str], *, comment_ids: list[int], counts: bool) -> None:
     """Repaired counters are shown in threads and counts: move the versions of what changed."""
+    if comment_ids:
+        _threads_changed(Comment.objects.filter(pk__in=comment_ids))
     article_keys |= set(Article.objects.filter(comments__pk__in=comment_ids).values_list("key", flat=True))
     if article_keys or counts:
         versions.bump(article_keys, counts=counts)
