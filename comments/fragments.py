@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from django.core.cache import cache
 
 from comments import conf, payloads, versions
+from comments.models import Comment
 
 # Threads a process keeps beside the shared cache: a few hot articles' pages of 200 threads.
 recent_threads = versions.RecentAnswers(size=4096)
@@ -38,16 +39,17 @@ def _key(row: dict, context: str) -> str:
     return f"comments:thread:{row['id']}:{row['thread_revision']}:{context}"
 
 
-def public_threads(tops: Sequence[dict], *, article_key: str, context: str,
+def public_threads(heads: Sequence[dict], *, article_key: str, context: str,
                    replies_link: payloads.RepliesLink | None) -> list[bytes]:
-    """The public rendering of each top-level row's thread (``payloads.fetch_rows`` rows, with
-    ``thread_revision``), in order: JSON bytes of one node as ``payloads.threads`` builds it,
-    cut after ``COMMENTS_REPLIES_SHOWN``, or ``b""`` for a thread with nothing shown.
+    """The public rendering of each top-level comment's thread, in order: JSON bytes of one node
+    as ``payloads.threads`` builds it, cut after ``COMMENTS_REPLIES_SHOWN``, or ``b""`` for a
+    thread with nothing shown. ``heads`` are rows with ``payloads.HEAD_FIELDS`` at least.
 
     Costs one shared-cache read for the threads this process does not hold, and, for those the
-    cache does not hold either, one query for their replies and one write to the cache.
+    cache does not hold either, two queries (their top-level rows, their replies) and one write
+    to the cache.
     """
-    keys = [_key(row, context) for row in tops]
+    keys = [_key(head, context) for head in heads]
     found: dict[str, bytes] = {}
     for key in keys:
         if (kept := recent_threads.get(key)) is not None:
@@ -55,17 +57,24 @@ def public_threads(tops: Sequence[dict], *, article_key: str, context: str,
     missing = [key for key in keys if key not in found]
     if missing:
         found.update(cache.get_many(missing))
-    if unbuilt := [row for row, key in zip(tops, keys, strict=True) if key not in found]:
-        nodes = {node["id"]: node for node in payloads.threads(
-            unbuilt, article_key=article_key, viewer=None, replies_shown=conf.replies_shown(),
-            replies_link=replies_link)}
-        built = {_key(row, context): payloads.dumps(nodes[row["id"]]) if row["id"] in nodes else b""
-                 for row in unbuilt}
-        cache.set_many(built, timeout=conf.read_cache_ttl())
-        found.update(built)
+    if unbuilt := [head["id"] for head, key in zip(heads, keys, strict=True) if key not in found]:
+        found.update(_build(unbuilt, {head["id"]: key for head, key in zip(heads, keys, strict=True)},
+                            article_key=article_key, replies_link=replies_link))
     for key in missing:
         recent_threads.put(key, found[key])
     return [found[key] for key in keys]
+
+
+def _build(ids: list[int], keys: dict[int, str], *, article_key: str,
+           replies_link: payloads.RepliesLink | None) -> dict[str, bytes]:
+    """Build the threads of these top-level comments and store them under their ``keys``."""
+    rows = {row["id"]: row for row in payloads.fetch_rows(Comment.objects.filter(pk__in=ids))}
+    nodes = payloads.threads([rows[pk] for pk in ids if pk in rows], article_key=article_key, viewer=None,
+                             replies_shown=conf.replies_shown(), replies_link=replies_link)
+    built = {node["id"]: payloads.dumps(node) for node in nodes}
+    entries = {keys[pk]: built.get(pk, b"") for pk in ids}
+    cache.set_many(entries, timeout=conf.read_cache_ttl())
+    return entries
 
 
 def page_bytes(header: dict, threads: Sequence[bytes]) -> bytes:

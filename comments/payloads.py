@@ -68,9 +68,9 @@ def _sqlite_time(text: str | None) -> str | None:
     return None if text is None else f"{text[:10]}T{text[11:]}Z"
 
 
-def fetch_rows(queryset, *, extra: tuple[str, ...] = ()) -> list[dict]:
+def fetch_rows(queryset, *, fields: tuple[str, ...] = ROW_FIELDS, extra: tuple[str, ...] = ()) -> list[dict]:
     """The rows of ``queryset`` (comments, ordered and sliced as the caller likes), as
-    ``values(*ROW_FIELDS, *extra)`` would give them but with the times as the API writes them
+    ``values(*fields, *extra)`` would give them but with the times as the API writes them
     (``timestamp``) and without Django's per-value converters: one query.
 
     A 1,000-comment thread spent more time in Django's converters (text to datetime, made aware,
@@ -79,29 +79,31 @@ def fetch_rows(queryset, *, extra: tuple[str, ...] = ()) -> list[dict]:
     driver parses them in C, and ``timestamp`` writes them. ``is_deleted`` comes as 0 / 1 from
     SQLite. Use ``row_time`` where a datetime is needed (sort keys, the edit window).
     """
-    names = ROW_FIELDS + extra
+    names = fields + extra
+    times = [name for name in names if name in _SQLITE_TIMES]
     sqlite = connection.vendor == "sqlite"
     if sqlite:
-        queryset = queryset.annotate(**{f"_{name}_text": Cast(name, TextField()) for name in _SQLITE_TIMES})
-        fields = tuple(f"_{name}_text" if name in _SQLITE_TIMES else name for name in names)
+        queryset = queryset.annotate(**{f"_{name}_text": Cast(name, TextField()) for name in times})
+        selected = tuple(f"_{name}_text" if name in _SQLITE_TIMES else name for name in names)
     else:
-        fields = names
-    sql, params = queryset.values_list(*fields).query.sql_with_params()
+        selected = names
+    sql, params = queryset.values_list(*selected).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    if sqlite:
-        for row in rows:
-            row["created_at"] = _sqlite_time(row["created_at"])
-            if row["edited_at"] is not None:
-                row["edited_at"] = _sqlite_time(row["edited_at"])
+    write = _sqlite_time if sqlite else timestamp
+    for row in rows:
+        for name in times:
+            if row[name] is not None:
+                row[name] = write(row[name])
+        if sqlite and "is_deleted" in row:
             row["is_deleted"] = bool(row["is_deleted"])
-    else:
-        for row in rows:
-            row["created_at"] = timestamp(row["created_at"])
-            if row["edited_at"] is not None:
-                row["edited_at"] = timestamp(row["edited_at"])
     return rows
+
+
+# What a page needs of a top-level comment to find its cached thread (``comments.fragments``):
+# its id, its thread's revision and its sort keys (``querysets.SORT_ORDERS``).
+HEAD_FIELDS = ("id", "thread_revision", "created_at", "like_count")
 
 
 def row_time(text: str) -> datetime:

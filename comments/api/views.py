@@ -224,12 +224,13 @@ class ArticleCommentsView(ApiView):
         return thread_pages.respond(request, thread_pages.etag_of(body), body, public=False)
 
     @staticmethod
-    def _roots(request, key: str, query: dict, *, viewer) -> tuple[Article, Page]:
+    def _roots(request, key: str, query: dict, *, viewer, fields=payloads.ROW_FIELDS) -> tuple[Article, Page]:
+        """The article and its page of top-level rows (``fields`` of each)."""
         article = get_object_or_404(Article, key=key)
         page = paginate(
             selectors.shown_roots(article, viewer=viewer, sort=query["sort"]),
             request=request, sort=query["sort"], page_size=query["page_size"], cursor=query.get("cursor"),
-            fetch=payloads.fetch_rows,
+            fetch=lambda rows: payloads.fetch_rows(rows, fields=fields),
         )
         return article, page
 
@@ -249,10 +250,11 @@ class ArticleCommentsView(ApiView):
     def _public_page(cls, request, key: str, query: dict) -> bytes:
         """The page as the public sees it, in JSON: with the read cache on, each thread on it
         comes from ``comments.fragments`` and only the threads that changed are built (two
-        queries, a third for their replies); else as ``_page`` builds it."""
+        queries: the article, the page's top-level ids and revisions; two more for the threads
+        to build); else as ``_page`` builds it."""
         if not conf.read_cache():
             return payloads.dumps(cls._page(request, key, query, viewer=None))
-        article, page = cls._roots(request, key, query, viewer=None)
+        article, page = cls._roots(request, key, query, viewer=None, fields=payloads.HEAD_FIELDS)
         link = replies_link(request)
         threads = fragments.public_threads(page.items, article_key=article.key, replies_link=link,
                                            context=fragments.context_of(replies_link_base(request)))
