@@ -82,7 +82,3 @@ def name_rows(rows: list[dict], *, id_key: str, display_key: str, name_key: str)
         row[name_key] = names.get(row[id_key]) or fallback_name(row[id_key])
     return rows
 
-
-def login_name(user) -> str:
-    """What identifies the account to staff (the USERNAME_FIELD), for the admin only."""
-    return user.get_username()
