@@ -93,3 +93,20 @@ def check_shared_cache(app_configs, **kwargs):
             id="comments.W001",
         )
     ]
+
+
+ACCOUNT_API_MIDDLEWARE = "comments.account_api.AccountApiMiddleware"
+
+
+@register(Tags.security)
+def check_account_api_middleware(app_configs, **kwargs):
+    """Without it, hostile bodies sent to allauth's headless API answer 500 or HTML (issue 16)."""
+    if ACCOUNT_API_MIDDLEWARE in settings.MIDDLEWARE:
+        return []
+    return [Warning(
+        "allauth's headless API (/_allauth/) answers some bad input with a 500 or an HTML page, and a "
+        "sign-up that fails half way can leave an account behind.",
+        hint=f"Add {ACCOUNT_API_MIDDLEWARE!r} to MIDDLEWARE, after allauth's AccountMiddleware; set "
+             "COMMENTS_ACCOUNT_API_PREFIX if the headless URLs are not under /_allauth/.",
+        id="comments.W010",
+    )]

@@ -52,6 +52,9 @@ DEFAULTS = {
     # Seconds a shared cache (CDN, nginx) may hold a public thread page (s-maxage); browsers
     # always revalidate with the ETag. 0: shared caches revalidate too.
     "COMMENTS_SHARED_MAX_AGE": 5,
+    # Where the site mounts django-allauth's headless API: requests under it get JSON answers
+    # only, their bodies checked first (``comments.account_api.AccountApiMiddleware``).
+    "COMMENTS_ACCOUNT_API_PREFIX": "/_allauth/",
     # How a reader's public name is chosen: the dotted path of a callable ``(user) -> str``.
     # The default shows the profile's display name, else a neutral "Reader 12"; never the email
     # or the username. Threads call a custom one once per distinct author of what they build.
@@ -154,3 +157,7 @@ def public_name_rule():
 
 def throttle_rates() -> dict[str, str]:
     return {**THROTTLE_RATES, **(get("COMMENTS_THROTTLE_RATES") or {})}
+
+
+def account_api_prefix() -> str:
+    return str(get("COMMENTS_ACCOUNT_API_PREFIX"))

@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "comments.account_api.AccountApiMiddleware",  # /_allauth/: JSON only, bodies checked first
     "comments.middleware.ContentSecurityPolicyMiddleware",
 ]
 

@@ -1,0 +1,119 @@
+"""The account endpoints (django-allauth's headless API, ``/_allauth/``) always answer JSON, and
+never with a 500 for bad input.
+
+Found by sending hostile requests (issue 16): a body nested 1,000 deep answered 500 on sign-in
+and sign-up (RecursionError inside allauth's ``json.loads``), a lone surrogate in the display
+name answered 500 after the account row was committed, and malformed JSON, a 1 MB body, a CSRF
+failure or an unknown path got Django's HTML pages. ``AccountApiMiddleware`` sits in front of
+allauth for the paths under ``COMMENTS_ACCOUNT_API_PREFIX``:
+
+- a body is checked before allauth reads it (``comments.json_input``; a JSON object only; at most
+  ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes), and refused with 400, 413 or 415;
+- each request that changes something runs in one transaction, so a sign-up that fails half way
+  leaves no account behind;
+- any answer that is not JSON (Django's 403, 404, 405, 413 pages, an exception) becomes JSON in
+  allauth's error shape with the same status: ``{"status": 400, "errors": [{"message": "...",
+  "code": "invalid"}]}`` (allauth's headless specification, "Errors").
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+
+from comments import conf, json_input
+
+logger = logging.getLogger(__name__)
+
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def error_response(status: int, message: str, code: str) -> JsonResponse:
+    """An error in allauth's headless shape."""
+    return JsonResponse({"status": status, "errors": [{"message": message, "code": code}]}, status=status)
+
+
+def _is_json(response) -> bool:
+    return response.get("Content-Type", "").split(";")[0].strip() == "application/json"
+
+
+def _as_json(response):
+    """Django's HTML error pages, in allauth's shape; JSON and successful answers unchanged."""
+    if response.status_code < 400 or _is_json(response) or getattr(response, "streaming", False):
+        return response
+    status = response.status_code
+    messages = {
+        403: (_("Forbidden. If you use the browser client, send the CSRF token."), "forbidden"),
+        404: (_("Not found."), "not_found"),
+        405: (_("Method not allowed."), "method_not_allowed"),
+        413: (_("The request body is too large."), "too_large"),
+    }
+    message, code = messages.get(status, (_("The request could not be handled."), "error"))
+    converted = error_response(status, message, code)
+    for header in ("Allow", "Retry-After"):
+        if header in response:
+            converted[header] = response[header]
+    return converted
+
+
+def _refusal(request) -> JsonResponse | None:
+    """Why the body of ``request`` is refused before allauth reads it, or None."""
+    if request.method not in WRITES:
+        return None
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is not None and length > limit:
+        return error_response(413, _("The request body is too large."), "too_large")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return error_response(413, _("The request body is too large."), "too_large")
+    if not body:
+        return None
+    if request.content_type != "application/json":
+        message = _("Send the body as JSON (Content-Type: application/json).")
+        return error_response(415, message, "unsupported_media_type")
+    try:
+        data = json_input.parse(body)
+    except json_input.InvalidJSON as error:
+        return error_response(400, str(error), "invalid")
+    if not isinstance(data, dict):
+        return error_response(400, _("The body must be a JSON object."), "invalid")
+    return None
+
+
+class AccountApiMiddleware:
+    """See the module's docstring. Put it after the CSRF and authentication middleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(conf.account_api_prefix()):
+            return self.get_response(request)
+        refusal = _refusal(request)
+        if refusal is not None:
+            return refusal
+        if request.method in WRITES:
+            with transaction.atomic():
+                response = self.get_response(request)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+        else:
+            response = self.get_response(request)
+        return _as_json(response)
+
+    def process_exception(self, request, exception):
+        """An unexpected error under the account API: logged, answered as JSON (not HTML)."""
+        if not request.path.startswith(conf.account_api_prefix()):
+            return None
+        logger.error("account API error on %s", request.path, exc_info=exception)
+        return error_response(500, _("Something went wrong on our side. Please try again."), "server_error")
