@@ -108,3 +108,19 @@ def test_cors_ignores_other_origins(client, frontend_origin, article):
     assert response.status_code == 200
     assert "Access-Control-Allow-Origin" not in response
     assert "Access-Control-Allow-Credentials" not in response
+
+
+def test_answers_to_a_signed_in_reader_are_private_and_vary_on_the_credentials(article, post, other_reader):
+    """Issue 16.9: a shared cache must never hand one reader's can_edit or liked to another."""
+    comment = post(article)
+    client = Client()
+    token = app_session_token(client, "login", {"email": other_reader.email, "password": "correct horse battery"})
+    headers = {"X-Session-Token": token}
+    for response in (client.get(f"/api/v1/comments/{comment.pk}/", headers=headers),
+                     client.post(f"/api/v1/comments/{comment.pk}/like/", headers=headers),
+                     client.get(thread_url(article), headers=headers)):
+        assert response.status_code == 200
+        assert "private" in response["Cache-Control"]
+        assert {"X-Session-Token", "Cookie", "Authorization"} <= {v.strip() for v in response["Vary"].split(",")}
+    anonymous = Client().get(f"/api/v1/comments/{comment.pk}/")
+    assert "X-Session-Token" in anonymous["Vary"] and "private" not in anonymous.get("Cache-Control", "")

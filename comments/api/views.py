@@ -9,6 +9,7 @@ from django.apps import apps
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -110,6 +111,10 @@ def _authentication_classes() -> list:
     return classes
 
 
+# What a signed-in request carries: the session cookie, allauth's token, DRF's token.
+CREDENTIAL_HEADERS = ("Cookie", "X-Session-Token", "Authorization")
+
+
 class ApiView(APIView):
     """Every view of the API carries its own DRF policy, so that a host project's global
     ``REST_FRAMEWORK`` settings (other renderers, permissions, throttles, error handler) cannot
@@ -130,6 +135,16 @@ class ApiView(APIView):
         # client, the same as payloads writes; pages show the site's (or the reader's) zone.
         with timezone.override(UTC):
             return super().dispatch(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """No shared cache may keep one reader's answer for another (issue 16.9): every answer
+        varies on the credentials a request can carry, and one sent with them is private unless
+        the view said otherwise (RFC 9111 §5.2.2.7)."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        patch_vary_headers(response, CREDENTIAL_HEADERS)
+        if "Cache-Control" not in response and thread_pages.sends_credentials(request):
+            response["Cache-Control"] = "private, no-cache"
+        return response
 
 
 class CommentApiView(ApiView):
