@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 
+from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
@@ -91,24 +92,42 @@ def _refusal(request) -> JsonResponse | None:
 
 
 class AccountApiMiddleware:
-    """See the module's docstring. Put it after the CSRF and authentication middleware."""
+    """See the module's docstring. Works in both modes: under ASGI, requests outside the account
+    API pass straight through (no thread hop); those under it, served by allauth's sync views
+    anyway, are handled in the request's sync thread, where their transaction is."""
+
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
     def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
         if not request.path.startswith(conf.account_api_prefix()):
             return self.get_response(request)
+        return self._handle(request, self.get_response)
+
+    async def __acall__(self, request):
+        if not request.path.startswith(conf.account_api_prefix()):
+            return await self.get_response(request)
+        return await sync_to_async(self._handle)(request, async_to_sync(self.get_response))
+
+    @staticmethod
+    def _handle(request, get_response):
         refusal = _refusal(request)
         if refusal is not None:
             return refusal
         if request.method in WRITES:
             with transaction.atomic():
-                response = self.get_response(request)
+                response = get_response(request)
                 if response.status_code >= 500:
                     transaction.set_rollback(True)
         else:
-            response = self.get_response(request)
+            response = get_response(request)
         return _as_json(response)
 
     def process_exception(self, request, exception):

@@ -111,3 +111,25 @@ def test_manage_py_check_tells_a_site_without_the_middleware(settings):
     assert "comments.W010" not in {message.id for message in run_checks()}
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != "comments.account_api.AccountApiMiddleware"]
     assert "comments.W010" in {message.id for message in run_checks()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_asgi_too(settings):
+    """The stream server (uvicorn) runs the same middleware chain in async mode."""
+    import asyncio
+
+    from django.test import AsyncClient
+
+    async def run():
+        client = AsyncClient()
+        refused = await client.post(SIGN_IN, '{"email": ' + DEEP + "}", content_type="application/json")
+        missing = await client.get("/_allauth/app/v1/no-such-endpoint")
+        signed_up = await client.post(SIGN_UP, json.dumps({"email": "async@example.com", "display_name": "Async",
+                                                           "password": "correct horse battery 9"}),
+                                      content_type="application/json")
+        return refused, missing, signed_up
+
+    refused, missing, signed_up = asyncio.run(run())
+    assert_json_error(refused, 400)
+    assert_json_error(missing, 404)
+    assert signed_up.status_code == 200, signed_up.content[:300]
