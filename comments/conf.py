@@ -59,6 +59,9 @@ DEFAULTS = {
     # Without Redis: seconds between a stream process's looks for new events in the database
     # (one query per process and interval, however many streams are open).
     "COMMENTS_LIVE_POLL_INTERVAL": 0.15,
+    # Seconds a client is asked to wait (Retry-After of the 503) when the database is unreachable
+    # or read-only: about what a PostgreSQL restart or a fail-over takes.
+    "COMMENTS_OUTAGE_RETRY_AFTER": 30,
 }
 
 THROTTLE_RATES = {"anon": "600/min", "user": "1200/min", "post_comment": "10/min", "flag": "30/min", "like": "120/min"}
@@ -136,6 +139,10 @@ def read_cache() -> bool:
 
 def live_poll_interval() -> float:
     return float(get("COMMENTS_LIVE_POLL_INTERVAL"))
+
+
+def outage_retry_after() -> int:
+    return int(get("COMMENTS_OUTAGE_RETRY_AFTER"))
 
 
 def read_cache_ttl() -> int:

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer load balancers over plain HTTP, by IP (see the middleware).
+    "comments.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "comments.middleware.AsyncWhiteNoiseMiddleware",  # WhiteNoise without a thread hop under ASGI
     "corsheaders.middleware.CorsMiddleware",
@@ -86,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "comments.middleware.ContentSecurityPolicyMiddleware",
+    # A view failing on an unreachable or read-only database answers 503 + Retry-After, not 500.
+    "comments.middleware.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "comments_project.urls"
