@@ -129,6 +129,23 @@ def desk_moderator(make_reader):
 
 
 @pytest.fixture
+def cms_account(db):
+    """The newsroom's CMS: an account (not staff) whose only powers come from the "CMS" group of
+    migration 0003, with no password, as the README tells a site to make it."""
+    account = Reader.objects.create_user(username="cms", email="cms@example.com")
+    account.groups.add(Group.objects.get(name="CMS"))
+    return account
+
+
+@pytest.fixture
+def cms_token(cms_account):
+    """``Authorization`` header value of the CMS account's DRF token."""
+    from rest_framework.authtoken.models import Token
+
+    return f"Token {Token.objects.create(user=cms_account).key}"
+
+
+@pytest.fixture
 def desk(client, desk_moderator):
     """The test client, signed in to the admin as ``desk_moderator``."""
     client.force_login(desk_moderator)

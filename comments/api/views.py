@@ -27,7 +27,7 @@ from comments.api.authentication import SessionTokenAuthentication
 from comments.api.exceptions import api_exception_handler
 from comments.api.pagination import Page, PageQuerySerializer, paginate
 from comments.api.parsers import StrictJSONParser
-from comments.api.permissions import IsStaff
+from comments.api.permissions import CanUpsertArticle
 from comments.api.serializers import (
     ArticleInputSerializer,
     ArticleSerializer,
@@ -165,7 +165,7 @@ class CommentApiView(ApiView):
 @extend_schema(tags=["articles"], parameters=[KEY])
 class ArticleDetailView(ApiView):
     def get_permissions(self):
-        return [IsStaff()] if self.request.method == "PUT" else [AllowAny()]
+        return [CanUpsertArticle()] if self.request.method == "PUT" else [AllowAny()]
 
     @extend_schema(
         summary="An article and its comment count", responses={200: ArticleSerializer, **errors(401, 404, 429)}
@@ -174,7 +174,10 @@ class ArticleDetailView(ApiView):
         return Response(ArticleSerializer(get_object_or_404(Article, key=key)).data)
 
     @extend_schema(
-        summary="Create or update an article (CMS, staff token)",
+        summary="Create or update an article (the CMS's token)",
+        description="Creating needs the permission `comments.add_article`, changing an existing "
+        "article `comments.change_article`: an account in the **CMS** group (created by a "
+        "migration) or a superuser. Being staff is not enough (moderators are staff): others get 403.",
         request=ArticleInputSerializer,
         responses={
             200: OpenApiResponse(ArticleSerializer, description="Updated."),
