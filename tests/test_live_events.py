@@ -265,3 +265,56 @@ def test_stream_resumes_after_the_redis_subscription_drops(article, post):
             asyncio.run(scenario())
     finally:
         delete_keys(url, prefix)
+
+
+def _redis_scenario(scenario, **settings):
+    url = redis_url()
+    require(url is not None, "Redis at REDIS_URL or 127.0.0.1:6379")
+    prefix = f"test-live-{uuid.uuid4().hex[:12]}"
+    try:
+        with override_settings(REDIS_URL=url, COMMENTS_LIVE_PREFIX=prefix, **settings):
+            asyncio.run(scenario(url, prefix))
+    finally:
+        delete_keys(url, prefix)
+
+
+def test_counts_keep_coming_after_redis_forgets_the_ids(article, post):
+    """Issue 16: Redis restarted empty (or the article's id key expired): INCR began again at 1,
+    and open streams dropped every later count as older than the last they had sent."""
+
+    async def scenario(url, prefix):
+        async with StreamClient(application, events_path(article)) as stream:
+            await stream.next_event()
+            await in_thread(post, article, "Before Redis forgets.")
+            await stream.next_event()
+            before = await stream.next_event()
+            assert before.event == "count"
+            delete_keys(url, prefix)  # what a restart without persistence, or the TTL, leaves
+            await in_thread(post, article, "After Redis forgot.")
+            comment, count = await stream.next_event(), await stream.next_event()
+            assert comment.data["body_html"] == "<p>After Redis forgot.</p>"
+            assert (count.event, count.data["count"]) == ("count", 2)
+            assert int(count.id) > int(before.id)
+
+    _redis_scenario(scenario)
+
+
+def test_streams_end_when_redis_is_gone_so_pages_poll(article, post):
+    """Issue 16: during a Redis outage open streams stayed connected but silent, so pages never
+    fell back to polling. Once a reconnect fails, the streams end; reconnecting is then answered
+    503 live_unavailable (test_without_redis_posting_still_works_and_the_stream_says_to_poll)."""
+
+    async def scenario(url, prefix):
+        import redis
+
+        async with StreamClient(application, events_path(article)) as stream:
+            await stream.next_event()
+            broker = live.broker()
+            broker.url = DEAD_REDIS  # where the listener reconnects: nothing answers there
+            admin = redis.Redis.from_url(url)
+            ours = [c["id"] for c in admin.client_list(_type="pubsub") if c["name"] == f"{prefix}:listener"]
+            admin.client_kill_filter(_id=ours[0])
+            async with asyncio.timeout(15):
+                await stream.read_body()  # returns once the response ends
+
+    _redis_scenario(scenario, COMMENTS_SSE_HEARTBEAT=0.3, COMMENTS_LIVE_REDIS_TIMEOUT=0.3)

@@ -24,6 +24,13 @@ from comments.models import Article
 logger = logging.getLogger(__name__)
 
 
+# KEYS[1] the id key; ARGV[1] how many ids; ARGV[2] where a new sequence starts (see allocate_ids).
+_ALLOCATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[2]) end
+return redis.call('INCRBY', KEYS[1], ARGV[1])
+"""
+
+
 def _read_count(article_id: int) -> int:
     return Article.objects.filter(pk=article_id).values_list("comment_count", flat=True).first() or 0
 
@@ -88,7 +95,17 @@ class RedisBroker:
         self.store_and_send(article_key, events)
 
     def allocate_ids(self, article_key: str, n: int) -> int:
-        return int(self._call(lambda client: client.incrby(self._key(article_key, "id"), n)))
+        """Take ``n`` ids for the article's next events; returns the last.
+
+        Ids never go backwards for a client (issue 16: after Redis restarted empty, or the id key
+        expired with a quiet article's buffer, INCR began again at 1, and open streams dropped
+        every new ``count`` as older than the last they had sent). A missing id key starts from
+        the time in microseconds, which is beyond any id an earlier sequence of this article
+        reached (that would take more than one event per microsecond since it began); both steps
+        run in Redis as one script, so concurrent publishers agree.
+        """
+        floor = time.time_ns() // 1000
+        return int(self._call(lambda client: client.eval(_ALLOCATE, 1, self._key(article_key, "id"), n, floor)))
 
     def store_and_send(self, article_key: str, events: list[Event]) -> None:
         buffer, ids, ttl = self._key(article_key, "buffer"), self._key(article_key, "id"), conf.sse_buffer_ttl()
@@ -181,6 +198,11 @@ class RedisBroker:
                         self._dispatch(state, message["data"])
             except (redis.RedisError, OSError, BrokerUnavailableError) as error:
                 state.listening.clear()
+                if not connected_before or delay > 0.5:
+                    # Not a dropped connection that one retry restores: Redis itself is away.
+                    # Open streams would stay silent, so end them: their pages reconnect, are
+                    # told 503 live_unavailable, and poll the counts until Redis is back.
+                    state.registry.end_all()
                 logger.warning("live: Redis subscription lost (%s); retrying in %.1f s", error, delay)
             finally:
                 with contextlib.suppress(Exception):

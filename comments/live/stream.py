@@ -24,6 +24,7 @@ class Subscription:
     pending: deque = field(default_factory=deque)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     overflowed: bool = False
+    ended: bool = False  # the broker is gone: the stream ends, and its page polls (see ``end``)
 
     def offer(self, events: Iterable[Event]) -> None:
         """A stream that falls too far behind is closed; its client resumes by id."""
@@ -37,9 +38,18 @@ class Subscription:
             self.pending.clear()
         self.wakeup.set()
 
+    def end(self) -> None:
+        """End the stream: its broker can no longer deliver. The client reconnects, is told
+        ``503 live_unavailable`` while the broker is down, and its page polls the counts."""
+        self.ended = True
+        self.wakeup.set()
+
     async def batches(self, heartbeat: float) -> AsyncIterator[list[Event] | None]:
-        """Batches of events as they arrive, None after ``heartbeat`` quiet seconds; ends on overflow."""
+        """Batches of events as they arrive, None after ``heartbeat`` quiet seconds; ends on
+        overflow and when the broker is gone (``end``)."""
         while True:
+            if self.ended:
+                return
             if not self.pending and not self.overflowed:
                 self.wakeup.clear()
                 try:
@@ -85,6 +95,11 @@ class Registry:
 
     def articles(self) -> list[str]:
         return list(self._by_article)
+
+    def end_all(self) -> None:
+        """``Subscription.end`` for every stream of this loop."""
+        for subscription in {s for followers in self._by_article.values() for s in followers}:
+            subscription.end()
 
     def dispatch(self, events: Iterable[Event]) -> None:
         by_article: dict[str, list[Event]] = defaultdict(list)
