@@ -498,6 +498,28 @@ def test_draft_typed_before_the_widget_starts_is_kept(new_page, server):
     expect(page.locator("#comment-form #id_body")).to_have_count(1)  # the plain page's hooks stay
 
 
+def test_typing_goes_on_in_the_widget_when_it_takes_over_the_plain_form(new_page, server):
+    """A reader is typing in the plain form when the widget replaces it: the widget's box takes
+    the focus with the draft, so the next keys land there. (They used to go nowhere: a comment
+    posted from a second browser was lost one run in five, its text typed into a removed form.)"""
+    page = new_page(ANI)
+    held = []
+    page.route("**/api/v1/articles/browser-post/comments/?*", lambda route: held.append(route))  # hold the thread
+    page.goto(article_url(server, "browser-post"))
+    page.locator("#id_body").click()
+    page.keyboard.type("Half a ")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1 and page.locator(".cw").count() == 0
+    held[0].continue_()
+    box = page.locator(".cw-compose").get_by_label("Your comment")
+    expect(box).to_be_focused()
+    page.keyboard.type("sentence.")
+    expect(box).to_have_value("Half a sentence.")
+
+
 def test_widget_embedded_on_another_origin_signs_in_and_posts(new_page, server):
     """Chromium blocks third-party cookies, so the embedded widget signs in with allauth's
     app API and a session token; the reader stays signed in on that site across reloads."""
@@ -550,7 +572,8 @@ def test_every_field_has_a_label_and_text_meets_aa_contrast(new_page, server):
     page = open_article(new_page(ANI), server, "browser-look")
     main(comment(page, "A useful summary")).get_by_role("button", name="Report").click()
     unlabelled = page.evaluate(
-        "[...document.querySelectorAll('.cw textarea, .cw input')].filter(f => !f.labels.length).length"
+        "[...document.querySelector('[data-comments-article]').shadowRoot.querySelectorAll('.cw textarea, .cw input')]"
+        ".filter(f => !f.labels.length).length"
     )
     assert unlabelled == 0
     assert page.evaluate((Path(__file__).parent / "contrast.js").read_text()) == []
