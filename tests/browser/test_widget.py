@@ -345,6 +345,30 @@ def test_second_reader_sees_live_count_new_comments_notice_and_removal(new_page,
     expect(count(reader)).to_have_text("0")
 
 
+def test_an_answer_older_than_the_streamed_count_does_not_take_it_back(new_page, server):
+    """The reader sorts; the answer is built (count 0), then a comment is posted and the stream
+    brings count 1, then the answer arrives: the count stays 1."""
+    make_article(server, "browser-count-order")
+    reader = open_article(new_page(), server, "browser-count-order")
+    expect(reader.locator(".cw")).to_have_attribute("data-live", "connected")
+    held = []
+    reader.route(re.compile(r".*/articles/browser-count-order/comments/\?sort=oldest$"), lambda route: held.append(route))
+    reader.get_by_role("button", name="Oldest").click()
+    for _ in range(50):
+        if held:
+            break
+        reader.wait_for_timeout(100)
+    assert len(held) == 1
+    answer = held[0].fetch()
+    assert answer.json()["count"] == 0
+    make_article(server, "browser-count-order",
+                 "services.post_comment(article=article, author=by('ani'), body='Meanwhile.')")
+    expect(count(reader)).to_have_text("1")
+    held[0].fulfill(response=answer)
+    expect(reader.locator(".cw-status")).to_have_text("Comments sorted by oldest.")
+    expect(count(reader)).to_have_text("1")
+
+
 def show_the_one_new_comment(reader, text: str) -> None:
     """The notice offers exactly one new comment; showing it puts focus on that comment."""
     notice = reader.get_by_role("button", name="1 new comment — show")

@@ -12,6 +12,8 @@
   var newIds = new Set(), pollTimer = null, source = null;
 
   function setCount(count) {
+    // The widget's own count sits in its shadow root, out of reach of document.querySelectorAll.
+    if (section.commentsWidget && section.commentsWidget.rendered) { section.commentsWidget.setCount(count); return; }
     document.querySelectorAll('[data-comment-count="' + CSS.escape(key) + '"]').forEach(function (el) {
       el.textContent = String(count);
     });

@@ -283,6 +283,7 @@
     this.early = [];          // stream events that came before the thread was drawn
     this.live = false;        // the stream is open
     this.behind = false;      // the thread may lack comments posted while the stream was not open
+    this.streamedCounts = 0;  // count events from the stream so far (see setCount)
     // The page's own content shows through the <slot> until the widget is drawn (or fails).
     this.styles = h("link", { rel: "stylesheet", href: STYLESHEET });
     this.styled = new Promise(function (resolve) {
@@ -458,7 +459,11 @@
     if (this.plainForm) this.plainForm.draft = "";  // carried over once
   };
 
-  Rendering.setCount = function (n) {
+  /** Show the article's count. ``asked``: for a count from an API answer, ``streamedCounts`` when
+   * it was asked for; if the stream brought a count since, that one is newer and stays. (A sort
+   * or a "more" answer built before a comment was posted must not take the count back.) */
+  Rendering.setCount = function (n, asked) {
+    if (asked !== undefined && asked !== this.streamedCounts) { this.updateEmpty(); return; }
     this.countEl.textContent = String(n);
     // and the page's own counts of this article (outside the widget)
     document.querySelectorAll("[data-comment-count]").forEach(function (el) {
@@ -473,14 +478,14 @@
     this.empty.textContent = none ? "No comments yet." + (this.open ? " Be the first to comment." : "") : "";
   };
 
-  Rendering.fillThread = function (page, append) {
+  Rendering.fillThread = function (page, append, asked) {
     if (!append) { this.nodes.clear(); this.thread.replaceChildren(); this.linkedNote.hidden = true; }
     var fragment = document.createDocumentFragment();
     page.results.forEach(function (comment) { fragment.append(this.commentNode(comment)); }, this);
     this.thread.append(fragment);
     this.next = page.next;
     this.moreButton.hidden = !page.next;
-    this.setCount(page.count);
+    this.setCount(page.count, asked);
   };
 
   Rendering.commentNode = function (comment) {
@@ -616,22 +621,23 @@
     if (sort === this.sort) return;
     this.sort = sort;
     this.sortButtons.forEach(function (button) { button.setAttribute("aria-pressed", String(button.getAttribute("data-sort") === sort)); });
+    var asked = this.streamedCounts;
     this.session.request("GET", this.listUrl()).then(function (page) {
       self.queued.clear();
       self.updateNotice();
-      self.fillThread(page, false);
+      self.fillThread(page, false, asked);
       self.announce("Comments sorted by " + sort + ".");
     }, function (error) { self.announce(describe(error)); });
   };
 
   Rendering.loadMore = function () {
-    var self = this, first;
+    var self = this, first, asked = this.streamedCounts;
     if (!this.next) return;
     this.moreButton.disabled = true;
     this.session.request("GET", new URL(this.next, BASE).href).then(function (page) {
       first = page.results[0];
       page.results = page.results.filter(function (comment) { return !self.nodes.has(comment.id); });
-      self.fillThread(page, true);
+      self.fillThread(page, true, asked);
       self.moreButton.disabled = false;
       if (first && self.nodes.get(first.id)) self.nodes.get(first.id).focus();
     }, function (error) { self.moreButton.disabled = false; self.announce(describe(error)); });
@@ -723,8 +729,8 @@
   };
 
   Forms.refreshCount = function () {
-    var self = this;
-    this.session.request("GET", this.url("articles/" + encodeURIComponent(this.key) + "/")).then(function (article) { self.setCount(article.comment_count); }, function () {});
+    var self = this, asked = this.streamedCounts;
+    this.session.request("GET", this.url("articles/" + encodeURIComponent(this.key) + "/")).then(function (article) { self.setCount(article.comment_count, asked); }, function () {});
   };
 
   Forms.openReply = function (li, opener) {
@@ -842,7 +848,11 @@
       self.showLive(source.readyState === EventSource.CLOSED ? "off" : "reconnecting");
       settle();
     });
-    on("count", function (payload) { if (typeof payload.count === "number") self.setCount(payload.count); });
+    on("count", function (payload) {
+      if (typeof payload.count !== "number") return;
+      self.streamedCounts += 1;
+      self.setCount(payload.count);
+    });
     on("comment", function (comment) { self.offer(comment, true); });
     on("edit", function (comment) { self.offer(comment, false); });
     on("remove", function (payload) {
@@ -964,7 +974,8 @@
   SignIn.afterSessionChange = function () {
     var self = this;
     this.renderAccount();
-    return this.session.request("GET", this.listUrl()).then(function (page) { self.fillThread(page, false); });
+    var asked = this.streamedCounts;
+    return this.session.request("GET", this.listUrl()).then(function (page) { self.fillThread(page, false, asked); });
   };
 
   SignIn.refreshSession = function () {
