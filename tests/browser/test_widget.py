@@ -352,7 +352,8 @@ def test_an_answer_older_than_the_streamed_count_does_not_take_it_back(new_page,
     reader = open_article(new_page(), server, "browser-count-order")
     expect(reader.locator(".cw")).to_have_attribute("data-live", "connected")
     held = []
-    reader.route(re.compile(r".*/articles/browser-count-order/comments/\?sort=oldest$"), lambda route: held.append(route))
+    sorted_oldest = re.compile(r".*/articles/browser-count-order/comments/\?sort=oldest$")
+    reader.route(sorted_oldest, lambda route: held.append(route))
     reader.get_by_role("button", name="Oldest").click()
     for _ in range(50):
         if held:
