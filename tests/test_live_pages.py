@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ import pytest
 from django.test import override_settings
 
 from tests.conftest import require, set_server_password
-from tests.live_support import free_ports
+from tests.live_support import delete_keys, free_ports, redis_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -29,13 +30,18 @@ DEAD_REDIS = "redis://127.0.0.1:8199/0"  # nothing listens there: the stream ans
 @pytest.fixture
 def server(request):
     """One uvicorn process on the test database, with the database broker (or, parametrized
-    indirectly, the given REDIS_URL)."""
+    indirectly, the given REDIS_URL; "redis" for the local Redis, whose keys get a prefix of their own)."""
     from django.db import connection
 
     name = connection.settings_dict["NAME"]
     db_env = ({"SQLITE_PATH": str(name)} if connection.vendor == "sqlite"
               else {"DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name})
-    env = {**os.environ, **db_env, "REDIS_URL": getattr(request, "param", ""), "LOG_LEVEL": "WARNING"}
+    redis, prefix = getattr(request, "param", ""), f"test-pages-{uuid.uuid4().hex[:12]}"
+    if redis == "redis":
+        redis = redis_url()
+        require(redis is not None, "Redis at REDIS_URL or 127.0.0.1:6379")
+    env = {**os.environ, **db_env, "REDIS_URL": redis, "LOG_LEVEL": "WARNING",
+           "COMMENTS_LIVE_PREFIX": prefix, "CACHE_KEY_PREFIX": prefix}
     port = free_ports(1)[0]
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "comments_project.asgi:application", "--host", "127.0.0.1",
@@ -56,6 +62,8 @@ def server(request):
     finally:
         process.terminate()
         process.wait(10)
+        if redis and redis != DEAD_REDIS:
+            delete_keys(redis, prefix)
 
 
 @pytest.fixture
@@ -77,6 +85,7 @@ def launch_browser():
         playwright.stop()
 
 
+@pytest.mark.parametrize("server", ["", "redis"], indirect=True, ids=["database-broker", "redis-broker"])
 def test_second_browser_sees_the_new_comment_live(server, launch_browser, article, make_reader, post):
     from playwright.sync_api import expect
 
