@@ -7,6 +7,7 @@ same server under another origin it does not know (http://127.0.0.1:PORT).
 """
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -114,3 +115,15 @@ def test_article_page_keeps_its_server_rendered_comments_under_the_message(new_p
     page.goto(f"{server.url}/articles/browser-api-fails/")
     expect(page.get_by_role("alert")).to_have_text(COULD_NOT_LOAD)
     expect(page.get_by_text("Rendered by the server.")).to_be_visible()
+
+
+def test_the_readmes_embed_demo_meets_aa_contrast(new_page, server):
+    """docs/embed-demo.html styles its page's <header> navy; that used to paint every comment's
+    <header> navy behind near-black names (about 1.3:1)."""
+    server.data("from comments import services\nfrom comments.models import Article, Reader\n"
+                "services.post_comment(article=Article.objects.get(key='8dd8c1dd39dbf15b'),"
+                " author=Reader.objects.get(username='ani'), body='Seen on the Ledger.')\nresult = {}")
+    page = new_page()
+    page.goto(f"{server.embed_origin}/embed-demo.html")
+    expect(page.locator(".cw .cw-thread .cw-comment").first).to_be_visible()
+    assert page.evaluate((Path(__file__).parent / "contrast.js").read_text()) == []
