@@ -120,9 +120,10 @@ def test_article_page_keeps_its_server_rendered_comments_under_the_message(new_p
 def test_the_readmes_embed_demo_meets_aa_contrast(new_page, server):
     """docs/embed-demo.html styles its page's <header> navy; that used to paint every comment's
     <header> navy behind near-black names (about 1.3:1)."""
-    server.data("from comments import services\nfrom comments.models import Article, Reader\n"
+    server.data("from django.contrib.auth import get_user_model\nfrom comments import services\n"
+                "from comments.models import Article\n"
                 "services.post_comment(article=Article.objects.get(key='8dd8c1dd39dbf15b'),"
-                " author=Reader.objects.get(username='ani'), body='Seen on the Ledger.')\nresult = {}")
+                " author=get_user_model().objects.get(username='ani'), body='Seen on the Ledger.')\nresult = {}")
     page = new_page()
     page.goto(f"{server.embed_origin}/embed-demo.html")
     expect(page.locator(".cw .cw-thread .cw-comment").first).to_be_visible()
