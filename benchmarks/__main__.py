@@ -36,7 +36,8 @@ ARTICLE_PATH = "/api/v1/articles/bench/events/"
 LIST_PATH = "/api/v1/counts/events/?" + "&".join(f"article={key}" for key in LIST_KEYS)
 SETUP = f"""
 from comments import services
-from comments.models import Reader
+from django.contrib.auth import get_user_model
+Reader = get_user_model()
 for key in {LIST_KEYS!r}:
     services.upsert_article(key=key, title="Benchmark article")
 if not Reader.objects.filter(email="bench@example.com").exists():

@@ -43,6 +43,7 @@ import django  # noqa: E402
 django.setup()
 
 from allauth.account.models import EmailAddress  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.core.management.color import no_style  # noqa: E402
@@ -53,9 +54,10 @@ from django.utils import timezone  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from comments import conf, versions  # noqa: E402
-from comments.models import Article, BannedWord, Comment, Flag, Like, Reader  # noqa: E402
+from comments.models import Article, BannedWord, Comment, Flag, Like, ReaderProfile  # noqa: E402
 from comments.sanitize import clean_comment_html, normalize_text  # noqa: E402
 
+Reader = get_user_model()  # the stand-alone service's: plain auth.User
 HOT = "hot"
 POST_TARGET = "post-target"
 HOT_COMMENTS = 1000
@@ -279,14 +281,16 @@ def generate(*, comments: int = 100_000, articles: int = 1000, readers: int = 50
 
     # Readers: one password hash for all (hashing is slow on purpose), the benchmark reader first.
     password = make_password(BENCH_PASSWORD)
-    people = [Reader(id=1, username="bench", email=BENCH_EMAIL, display_name="Bench Reader", password=password)]
-    people += [
-        Reader(id=n, username=f"reader{n}", email=f"reader{n}@example.com", password=password,
-               display_name=rng.choice(["", f"Reader {n}", f"{rng.choice(SENTENCES).split()[0]} {n}"]),
-               date_joined=now - timedelta(days=rng.randrange(1, 2000)))
-        for n in range(2, readers + 1)
-    ]
+    # Each reader has a profile (posting creates one); some left their display name empty.
+    people = [Reader(id=1, username="bench", email=BENCH_EMAIL, password=password)]
+    profiles = [ReaderProfile(user_id=1, display_name="Bench Reader")]
+    for n in range(2, readers + 1):
+        name = rng.choice(["", f"Reader {n}", f"{rng.choice(SENTENCES).split()[0]} {n}"])
+        people.append(Reader(id=n, username=f"reader{n}", email=f"reader{n}@example.com", password=password,
+                             date_joined=now - timedelta(days=rng.randrange(1, 2000))))
+        profiles.append(ReaderProfile(user_id=n, display_name=name))
     Reader.objects.bulk_create(people, batch_size=BATCH)
+    ReaderProfile.objects.bulk_create(profiles, batch_size=BATCH)
     EmailAddress.objects.bulk_create(
         [EmailAddress(user_id=p.id, email=p.email, verified=True, primary=True) for p in people], batch_size=BATCH
     )

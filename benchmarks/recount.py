@@ -19,11 +19,14 @@ import django
 
 
 def build(n: int) -> None:
+    from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from comments.models import Article, Comment, Flag, Like, Reader
+    from comments.models import Article, Comment, Flag, Like
+
+    reader_model = get_user_model()
 
     if Comment.objects.exists():
         raise SystemExit("The database already holds comments: give an empty, migrated one.")
@@ -31,10 +34,10 @@ def build(n: int) -> None:
     readers = 1000
     with transaction.atomic():
         password = make_password(None)
-        Reader.objects.bulk_create(
-            Reader(username=f"bench{i}", email=f"bench{i}@example.com", password=password) for i in range(readers)
+        reader_model.objects.bulk_create(
+            reader_model(username=f"bench{i}", email=f"bench{i}@example.com", password=password) for i in range(readers)
         )
-        first = Reader.objects.order_by("id").values_list("id", flat=True).first()
+        first = reader_model.objects.order_by("id").values_list("id", flat=True).first()
         seq = "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < %s) "
         a, c, lk, fl = (m._meta.db_table for m in (Article, Comment, Like, Flag))
         with connection.cursor() as cursor:

@@ -6,6 +6,7 @@ Reading at call time (not import time) lets tests use ``override_settings``.
 from datetime import timedelta
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 DEFAULTS = {
     # Deepest nesting level; a top-level comment has depth 0. Replies to a comment at this
@@ -51,6 +52,10 @@ DEFAULTS = {
     # Seconds a shared cache (CDN, nginx) may hold a public thread page (s-maxage); browsers
     # always revalidate with the ETag. 0: shared caches revalidate too.
     "COMMENTS_SHARED_MAX_AGE": 5,
+    # How a reader's public name is chosen: the dotted path of a callable ``(user) -> str``.
+    # The default shows the profile's display name, else a neutral "Reader 12"; never the email
+    # or the username. Threads call a custom one once per distinct author of what they build.
+    "COMMENTS_PUBLIC_NAME": "comments.readers.display_name_or_number",
     # Without Redis: seconds between a stream process's looks for new events in the database
     # (one query per process and interval, however many streams are open).
     "COMMENTS_LIVE_POLL_INTERVAL": 0.15,
@@ -139,6 +144,12 @@ def read_cache_ttl() -> int:
 
 def shared_max_age() -> int:
     return int(get("COMMENTS_SHARED_MAX_AGE"))
+
+
+def public_name_rule():
+    """The callable ``(user) -> str`` that COMMENTS_PUBLIC_NAME names (or the callable itself)."""
+    value = get("COMMENTS_PUBLIC_NAME")
+    return import_string(value) if isinstance(value, str) else value
 
 
 def throttle_rates() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Articles, readers and their comments, plus what moderation needs to remember.
+"""Articles, readers' profiles and their comments, plus what moderation needs to remember.
 
 Counters (``Article.comment_count``, ``Comment.reply_count``, ``like_count``, ``open_flag_count``)
 are denormalized for fast reads and kept exact by ``services`` with ``F()`` updates in the same
@@ -6,12 +6,13 @@ transaction as the change; ``recount_comments`` repairs them if anything ever dr
 """
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from comments import conf
 from comments.querysets import BanQuerySet, CommentQuerySet, FlagQuerySet, in_moderation_q
@@ -24,39 +25,39 @@ article_key_validator = RegexValidator(
 )
 
 
-class Reader(AbstractUser):
-    """A site account. Readers are known by their display name; the email is never shown."""
+class ReaderProfile(models.Model):
+    """What the comments app keeps about a reader, beside the site's own user model.
+
+    One row per user, created when first needed (``services.reader_profile``: posting, renaming,
+    setting pre-moderation); a user without one reads as the defaults (``readers.profile_of``).
+    The app never assumes the user model has a username, an email or names: it only links to it.
+    """
 
     class Moderation(models.TextChoices):
-        DEFAULT = "default", "Site default"
-        ALWAYS = "always", "Always pre-moderate"
-        TRUSTED = "trusted", "Trusted (never pre-moderate)"
+        DEFAULT = "default", _("Site default")
+        ALWAYS = "always", _("Always pre-moderate")
+        TRUSTED = "trusted", _("Trusted (never pre-moderate)")
 
-    display_name = models.CharField(max_length=50, blank=True)
-    moderation = models.CharField(
-        max_length=10, choices=Moderation.choices, default=Moderation.DEFAULT,
-        help_text="Pre-moderation for this reader's new comments.",
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+        related_name="comments_profile", verbose_name=_("user"),
     )
+    display_name = models.CharField(
+        _("display name"), max_length=50, blank=True,
+        help_text=_("Shown on the reader's comments (empty: a neutral name). Never the email."),
+    )
+    moderation = models.CharField(
+        _("pre-moderation"), max_length=10, choices=Moderation.choices, default=Moderation.DEFAULT,
+        help_text=_("Pre-moderation for this reader's new comments."),
+    )
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "reader"
-
-    @property
-    def public_name(self) -> str:
-        return public_name(self.pk, self.display_name)
+        verbose_name = _("reader")
+        verbose_name_plural = _("readers")
 
     def __str__(self) -> str:
-        return self.display_name or self.email or self.username
-
-
-def public_name(reader_id: int, display_name: str) -> str:
-    """The name readers see: the display name, else a neutral one (never the email)."""
-    return display_name or f"Reader {reader_id}"
-
-
-def reader_display_name(user) -> str:
-    """What allauth shows for the signed-in account (ACCOUNT_USER_DISPLAY)."""
-    return user.public_name
+        return self.display_name or gettext("Reader %(number)s") % {"number": self.pk}
 
 
 class Article(models.Model):
@@ -179,7 +180,7 @@ class Comment(models.Model):
         permissions = [("moderate_comment", "Can approve, reject and mark comments as spam")]
 
     def __str__(self) -> str:
-        return f"Comment {self.pk} by {self.author} on {self.article}"
+        return f"Comment {self.pk} on {self.article}"
 
     def get_absolute_url(self) -> str:
         """The permalink: it redirects to the page of the article's thread that shows this comment."""

@@ -8,12 +8,13 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 
+from django.contrib.auth.base_user import AbstractBaseUser as Reader
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
-from comments import conf
-from comments.models import Article, Ban, BannedWord, Comment, Reader
+from comments import conf, readers
+from comments.models import Article, Ban, BannedWord, Comment, ReaderProfile
 
 BANNED_WORDS_CACHE_KEY = "comments:banned-words:v2"  # the version of the list, see _matcher()
 
@@ -141,9 +142,10 @@ def needs_premoderation(*, article: Article, author: Reader) -> str:
     The most specific rule wins: the reader (always / trusted), then the article (on / off),
     then the site default and the "first K comments" rule.
     """
-    if author.moderation == Reader.Moderation.TRUSTED:
+    rule = readers.profile_of(author).moderation
+    if rule == ReaderProfile.Moderation.TRUSTED:
         return ""
-    if author.moderation == Reader.Moderation.ALWAYS:
+    if rule == ReaderProfile.Moderation.ALWAYS:
         return "reader is pre-moderated"
     if article.premoderation == Article.Premoderation.OFF:
         return ""

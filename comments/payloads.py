@@ -23,13 +23,16 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
-from comments import conf
-from comments.models import MAX_ID, Comment, Like, public_name
+from comments import conf, readers
+from comments.models import MAX_ID, Comment, Like
 from comments.querysets import visible_q
 
-# What a node is built from: one row of ``Comment.objects.values(*ROW_FIELDS)``.
+# What a node is built from: one row of ``Comment.objects.values(*ROW_FIELDS)``, plus the
+# author's public name (``AUTHOR_NAME``, set by ``readers.name_rows``: under the default rule, from
+# the profile's display name joined in the same query; never the email or the username).
+AUTHOR_NAME, PROFILE_NAME = "author_name", "author__comments_profile__display_name"
 ROW_FIELDS = (
-    "id", "parent_id", "root_id", "in_reply_to_id", "depth", "author_id", "author__display_name",
+    "id", "parent_id", "root_id", "in_reply_to_id", "depth", "author_id", PROFILE_NAME,
     "body_html", "created_at", "edited_at", "status", "is_deleted", "like_count", "reply_count",
 )
 APPROVED, PENDING = Comment.Status.APPROVED, Comment.Status.PENDING
@@ -81,6 +84,11 @@ def _rows(queryset) -> list[dict]:
     return rows
 
 
+def _named(rows: list[dict]) -> list[dict]:
+    """Give each row its author's public name (``AUTHOR_NAME``), in place: see ``readers.name_rows``."""
+    return readers.name_rows(rows, id_key="author_id", display_key=PROFILE_NAME, name_key=AUTHOR_NAME)
+
+
 def _viewer_id(viewer) -> int | None:
     return viewer.pk if viewer is not None and viewer.is_authenticated else None
 
@@ -103,7 +111,7 @@ def _node(row: dict, *, article_key: str, tombstone: bool, viewer_id: int | None
         "in_reply_to": row["in_reply_to_id"],
         "depth": row["depth"],
         "author": None if tombstone else {
-            "id": row["author_id"], "display_name": public_name(row["author_id"], row["author__display_name"]),
+            "id": row["author_id"], "display_name": row[AUTHOR_NAME],
         },
         "body_html": "" if tombstone else row["body_html"],
         "created_at": timestamp(row["created_at"]),
@@ -141,6 +149,7 @@ def _build(tops: Sequence[dict], descendants: Iterable[dict], *, article_key: st
     viewer_id = _viewer_id(viewer)
     children: dict[int, list[dict]] = defaultdict(list)
     descendants = list(descendants)
+    _named([*tops, *descendants])
     for row in descendants:
         children[row["parent_id"]].append(row)
     liked = _liked_ids(viewer_id, [r["id"] for r in tops] + [r["id"] for r in descendants])
@@ -331,13 +340,14 @@ def public_comment(comment_id: int, *, article_key: str) -> dict | None:
     rows = _rows(Comment.objects.filter(pk=comment_id))
     if not rows or not _visible_to(rows[0], None):
         return None
+    _named(rows)
     return _node(rows[0], article_key=article_key, tombstone=False, viewer_id=None, liked=set(),
                  edit_cutoff=timezone.now())
 
 
 def _instance_row(instance: Comment, author_name: str) -> dict:
     row = {name: getattr(instance, name) for name in ROW_FIELDS if "__" not in name}
-    row["author__display_name"] = author_name
+    row[AUTHOR_NAME] = author_name
     return row
 
 
@@ -353,9 +363,10 @@ def new_comment(instance: Comment, *, article_key: str, author_name: str) -> dic
 def public_node(instance: Comment, *, article_key: str) -> dict | None:
     """A visible comment as anonymous readers see it, without its replies, from the instance in
     hand (its author loaded): what live events carry. None if it is not visible."""
-    row = _instance_row(instance, instance.author.display_name)
+    row = _instance_row(instance, "")
     if not _visible_to(row, None):
         return None
+    row[AUTHOR_NAME] = readers.public_name(instance.author)
     return _node(row, article_key=article_key, tombstone=False, viewer_id=None, liked=set(),
                  edit_cutoff=timezone.now())
 
@@ -405,6 +416,7 @@ def add_pending(nodes: list[dict], rows: list[dict], *, article_key: str, viewer
     missing = {row["parent_id"] for row in rows if row["parent_id"] and row["parent_id"] not in by_id}
     past_cut = set(Comment.objects.filter(visible_q(), pk__in=missing).values_list("pk", flat=True)
                    if missing else ())
+    _named(rows)
     for row in rows:
         head = by_id.get(row["root_id"])
         if row["parent_id"] in past_cut and head is not None and head.get("more_replies") is not None:

@@ -10,8 +10,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from comments import readers
 from comments.models import Article, Comment, Like
 from comments.payloads import cut_at
+
+# What rendering a comment's author needs, loaded with the comment (``readers.public_names``).
+AUTHOR = ("author", "author__comments_profile")
 
 
 def flatten(nodes: Iterable[Comment]) -> Iterator[Comment]:
@@ -30,7 +34,7 @@ def shown_roots(article: Article, *, viewer, sort: str = "newest"):
     return (
         Comment.objects.for_article(article)
         .shown_roots_for(viewer)
-        .select_related("author")
+        .select_related(*AUTHOR)
         .sorted_by(sort)
     )
 
@@ -45,7 +49,8 @@ def _liked_ids(viewer, comments: Iterable[Comment]) -> set[int]:
 
 
 def _attach_subtrees(roots: Sequence[Comment], descendants: Sequence[Comment], *, viewer) -> list[Comment]:
-    """Give every node ``replies`` (oldest first), ``liked``, ``can_edit``, ``can_delete``.
+    """Give every node ``replies`` (oldest first), ``liked``, ``can_edit``, ``can_delete`` and
+    ``author_name`` (the public name, each distinct author named once).
 
     A hidden comment (deleted, removed or pending for someone else) stays only while it has a
     shown reply below it, and then as a tombstone (``is_tombstone``).
@@ -54,11 +59,13 @@ def _attach_subtrees(roots: Sequence[Comment], descendants: Sequence[Comment], *
     for comment in descendants:
         children[comment.parent_id].append(comment)
     liked = _liked_ids(viewer, [*roots, *descendants])
+    names = readers.public_names(comment.author for comment in [*roots, *descendants])
     now = timezone.now()
 
     def build(comment: Comment) -> bool:
         comment.replies = [child for child in children.get(comment.pk, ()) if build(child)]
         comment.liked = comment.pk in liked
+        comment.author_name = names[comment.author_id]
         comment.is_tombstone = not comment.is_visible_to(viewer)
         comment.can_edit = comment.can_be_edited_by(viewer, now=now)
         comment.can_delete = comment.can_be_deleted_by(viewer)
@@ -74,7 +81,7 @@ def attach_threads(roots: Sequence[Comment], *, viewer) -> list[Comment]:
         return []
     descendants = list(
         Comment.objects.filter(root_id__in=[r.pk for r in roots])
-        .select_related("author")
+        .select_related(*AUTHOR)
         .order_by("created_at", "id")
     )
     return _attach_subtrees(roots, descendants, viewer=viewer)
@@ -86,7 +93,7 @@ def article_thread(article: Article, *, viewer, sort: str = "newest") -> list[Co
     descendants = list(
         Comment.objects.for_article(article)
         .filter(parent__isnull=False)
-        .select_related("author")
+        .select_related(*AUTHOR)
         .order_by("created_at", "id")
     )
     return _attach_subtrees(roots, descendants, viewer=viewer)
@@ -105,7 +112,7 @@ def comment_with_replies(comment: Comment, *, viewer) -> Comment | None:
     """One comment and its shown subtree, or None if ``viewer`` may not see it."""
     thread_root = comment.root_id or comment.pk
     descendants = list(
-        Comment.objects.filter(root_id=thread_root).select_related("author").order_by("created_at", "id")
+        Comment.objects.filter(root_id=thread_root).select_related(*AUTHOR).order_by("created_at", "id")
     )
     nodes = _attach_subtrees([comment], [c for c in descendants if c.pk != comment.pk], viewer=viewer)
     return nodes[0] if nodes else None

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -29,11 +30,12 @@ from comments.exceptions import (
     ReaderBanned,
     RejectedByModeration,
 )
-from comments.models import Article, Ban, Comment, Flag, Like, ModerationLogEntry, Reader
+from comments.models import Article, Ban, Comment, Flag, Like, ModerationLogEntry, ReaderProfile
 from comments.sanitize import clean_comment_html, normalize_text, visible_text
 
 Status = Comment.Status
 Action = ModerationLogEntry.Action
+Reader = AbstractBaseUser  # a user of the site's own model (settings.AUTH_USER_MODEL)
 
 
 # --- Checks -------------------------------------------------------------------------------------
@@ -84,45 +86,84 @@ def check_can_comment(*, reader: Reader, article: Article) -> None:
 
 
 def _apply_visibility_change(comment: Comment, *, was_visible: bool) -> None:
-    """Move the article's count and the parent's reply count if ``comment`` became (in)visible.
+    """Move the counters if ``comment`` became (in)visible: ``_count`` does, and publishes.
 
-    Runs inside the caller's transaction: one UPDATE with F() per counter, so concurrent
-    writers never lose an increment. Events go out after the commit.
-
+    Every write to a comment passes here, so the cached pages of its thread move on commit.
     Lock order, the same in every write: the comment, then its parent, then the article. Posting
     a reply locks the parent first too, so two writers in one thread never wait on each other
     in opposite orders (a deadlock on PostgreSQL).
     """
     now_visible = comment.is_visible
-    # Every write to a comment passes here: cached pages of its thread move on commit.
-    versions.bump_on_commit([comment.article.key], counts=was_visible != now_visible)
+    article_key = comment.article.key
+    versions.bump_on_commit([article_key], counts=was_visible != now_visible)
     if was_visible == now_visible:
         return
-    delta = 1 if now_visible else -1
+    # The event's form of the comment is built now, from the row as this transaction leaves it.
+    data = payloads.public_node(comment, article_key=article_key) if now_visible else None
+    _count(comment, delta=1 if now_visible else -1, article_key=article_key, data=data)
+
+
+def _count(comment: Comment, *, delta: int, article_key: str, data: dict | None = None,
+           row_deleted: bool = False) -> None:
+    """The one place the visible-comment counters move: +1 when ``comment`` enters the count
+    (posted visible, approved, restored), -1 when it leaves (deleted, rejected, hidden, or its
+    row deleted with its reader or article). Moves ``Article.comment_count`` and the parent's
+    ``reply_count`` with one ``F()`` UPDATE each, in the caller's transaction (so concurrent
+    writers never lose a change), and publishes the ``comment`` or ``remove`` event with the
+    new ``count`` after the commit (``live.visibility_changed``). Removals of deleted rows
+    (``row_deleted``) are published per article and transaction instead (``_Removals``).
+    """
     if comment.parent_id:
         Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") + delta)
     Article.objects.filter(pk=comment.article_id).update(comment_count=F("comment_count") + delta)
-    article_id, comment_id, article_key = comment.article_id, comment.pk, comment.article.key
-    # The event's form of the comment is built now, from the row as this transaction leaves it.
-    data = payloads.public_node(comment, article_key=article_key) if now_visible else None
+    article_id, comment_id = comment.article_id, comment.pk
+    if row_deleted:
+        _removals().add(article_id, article_key, comment_id)
+        return
     transaction.on_commit(lambda: live.visibility_changed(
-        article_id=article_id, comment_id=comment_id, visible=now_visible, article_key=article_key, data=data
+        article_id=article_id, comment_id=comment_id, visible=delta > 0, article_key=article_key, data=data
     ))
 
 
 def uncount_removed_comment(comment: Comment) -> None:
-    """A visible comment's row was deleted (a cascade from a reader or an article): uncount it.
+    """A comment's row was deleted (a cascade from a reader, an article or a parent comment):
+    if it was visible, take it out of the counts (``_count``) and publish its removal.
 
-    Soft deletion is the product's way; this only keeps counters exact when an administrator
-    deletes accounts or articles outright.
+    Soft deletion is the product's way; this keeps counters exact, and readers' pages live,
+    when an administrator deletes accounts or articles outright.
     """
-    if comment.is_visible:
-        if comment.parent_id:
-            Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") - 1)
-        Article.objects.filter(pk=comment.article_id).update(comment_count=F("comment_count") - 1)
-        key = Article.objects.filter(pk=comment.article_id).values_list("key", flat=True).first()
-        if key is not None:
-            versions.bump_on_commit([key], counts=True)
+    if not comment.is_visible:
+        return
+    key = Article.objects.filter(pk=comment.article_id).values_list("key", flat=True).first()
+    if key is None:
+        return
+    versions.bump_on_commit([key], counts=True)
+    _count(comment, delta=-1, article_key=key, row_deleted=True)
+
+
+class _Removals:
+    """Visible comments whose rows the open transaction deleted, by article: one publish per
+    article after the commit (deleting a reader may remove thousands), not one per comment."""
+
+    def __init__(self):
+        self.by_article: dict[int, tuple[str, list[int]]] = {}
+
+    def add(self, article_id: int, article_key: str, comment_id: int) -> None:
+        self.by_article.setdefault(article_id, (article_key, []))[1].append(comment_id)
+
+    def publish(self) -> None:
+        for article_id, (article_key, comment_ids) in self.by_article.items():
+            live.comments_removed(article_id=article_id, comment_ids=comment_ids, article_key=article_key)
+
+
+def _removals() -> _Removals:
+    """The open transaction's batch of removed rows (a new one after a commit or a rollback)."""
+    batch = getattr(connection, "comments_removals", None)
+    # A batch whose publish is no longer among the commit hooks was published or rolled back.
+    if batch is None or not any(hook[1] == batch.publish for hook in connection.run_on_commit):
+        batch = connection.comments_removals = _Removals()
+        transaction.on_commit(batch.publish)
+    return batch
 
 
 def uncount_removed_like_or_flag(row: Like | Flag) -> None:
@@ -150,7 +191,8 @@ def _log(action: str, *, actor=None, comment: Comment | None = None, reader=None
 
 def _locked(comment: Comment) -> Comment:
     """Re-read ``comment`` with its row (only its row: ``of=self``) locked for the transaction."""
-    return Comment.objects.select_for_update(of=("self",)).select_related("article", "author").get(pk=comment.pk)
+    return (Comment.objects.select_for_update(of=("self",))
+            .select_related("article", "author__comments_profile").get(pk=comment.pk))
 
 
 # --- Posting, editing, deleting -----------------------------------------------------------------
@@ -196,6 +238,7 @@ def post_comment(*, article: Article, author: Reader, body, parent: Comment | in
     """
     check_can_comment(reader=author, article=article)
     text, html = check_body(body)
+    reader_profile(author)  # from their first comment on, a reader is in the admin's list of readers
     if parent is not None:
         parent_id = parent if isinstance(parent, int) else parent.pk
         parent = Comment.objects.select_for_update().filter(pk=parent_id).first()
@@ -463,23 +506,37 @@ def _set_premoderation(obj, field: str, value: str, *, action: str, actor, reaso
     return obj
 
 
+def reader_profile(user: Reader) -> ReaderProfile:
+    """The reader's profile, created (with the defaults) if they have none yet: the one place a
+    profile is created. Cached on ``user``. Safe against a concurrent first creation."""
+    cached = user._state.fields_cache.get("comments_profile")
+    if cached is not None and not cached._state.adding:
+        return cached
+    profile, _ = ReaderProfile.objects.get_or_create(user=user)
+    user._state.fields_cache["comments_profile"] = profile
+    return profile
+
+
 @transaction.atomic
-def set_reader_moderation(*, reader: Reader, moderator: Reader, moderation: str, reason: str = "") -> Reader:
+def set_reader_moderation(*, reader: Reader, moderator: Reader | None, moderation: str,
+                          reason: str = "") -> ReaderProfile:
     """Hold all of a reader's new comments (always), none (trusted), or follow the rules (default).
 
-    Only new comments are affected; the change is in the moderation log.
+    Only new comments are affected; the change is in the moderation log. Returns the profile.
     """
-    return _set_premoderation(reader, "moderation", moderation, action=Action.READER_MODERATION,
+    return _set_premoderation(reader_profile(reader), "moderation", moderation, action=Action.READER_MODERATION,
                               actor=moderator, reason=reason, reader=reader)
 
 
 @transaction.atomic
-def set_reader_display_name(*, reader: Reader, display_name: str) -> Reader:
-    """Rename a reader; every thread showing their comments moves its cached pages on commit."""
-    reader.display_name = normalize_text(display_name)[:50]
-    reader.save(update_fields=["display_name"])
+def set_reader_display_name(*, reader: Reader, display_name: str) -> ReaderProfile:
+    """Set the name a reader's comments show; every thread showing their comments moves its
+    cached pages on commit. Returns the profile."""
+    profile = reader_profile(reader)
+    profile.display_name = normalize_text(display_name)[:50]
+    profile.save(update_fields=["display_name"])
     versions.bump_on_commit(Article.objects.filter(comments__author=reader).values_list("key", flat=True).distinct())
-    return reader
+    return profile
 
 
 # --- Articles -----------------------------------------------------------------------------------

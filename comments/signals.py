@@ -1,5 +1,7 @@
-"""Keep the cached banned-word list in step with the table, whichever door changed it."""
+"""Keep the cached banned-word list and the counters in step with rows deleted by any door
+(the admin's delete of a user or an article cascades to comments, likes and flags)."""
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
@@ -7,7 +9,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from comments import services
-from comments.models import BannedWord, Comment, Flag, Like, Reader
+from comments.models import BannedWord, Comment, Flag, Like
 from comments.moderation import BANNED_WORDS_CACHE_KEY
 
 
@@ -20,12 +22,14 @@ def forget_banned_words(**kwargs):
 
 @receiver(post_delete, sender=Comment)
 def uncount_hard_deleted_comment(instance: Comment, **kwargs):
-    """Readers and articles deleted in the admin cascade to comments: keep the counts exact."""
+    """Readers and articles deleted outright cascade to comments: the counters move through the
+    services' one counter function, which publishes the removals and counts after the commit."""
     services.uncount_removed_comment(instance)
 
 
 def _deleted_with_a_reader(origin) -> bool:
-    return isinstance(origin, Reader) or (isinstance(origin, QuerySet) and origin.model is Reader)
+    user_model = get_user_model()
+    return isinstance(origin, user_model) or (isinstance(origin, QuerySet) and origin.model is user_model)
 
 
 @receiver(post_delete, sender=Like)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from comments import conf, selectors, services
+from comments import conf, readers, selectors, services
 from comments.exceptions import CommentsError, PostingTooFast
 from comments.forms import CommentForm, FlagForm
 from comments.models import Article, Comment
@@ -96,7 +96,7 @@ def comment_permalink(request, pk: int):
 def comment_thread(request, pk: int):
     """A top-level comment's whole thread on a page of its own: where "Show N more replies"
     leads without JavaScript. A reply's address leads to its thread's page, at the reply."""
-    comment = get_object_or_404(Comment.objects.select_related("article", "root"), pk=pk)
+    comment = get_object_or_404(Comment.objects.select_related("article", "root", *selectors.AUTHOR), pk=pk)
     if comment.root_id is not None:
         return HttpResponseRedirect(_thread_url(comment.root_id, at=pk))
     node = selectors.shown_comment(comment, viewer=request.user)
@@ -262,7 +262,7 @@ def widget_session(request):
     ``X-CSRFToken`` with its writes.
     """
     user = request.user
-    reader = {"id": user.pk, "display_name": user.public_name} if user.is_authenticated else None
+    reader = {"id": user.pk, "display_name": readers.public_name(user)} if user.is_authenticated else None
     return JsonResponse({
         "reader": reader,
         "csrf_token": get_token(request),

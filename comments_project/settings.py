@@ -165,7 +165,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", SQLITE_OPTIONS)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-AUTH_USER_MODEL = "comments.Reader"
+# Readers are plain ``auth.User`` accounts: what the comments app keeps about them (display name,
+# pre-moderation) is its ReaderProfile, as on any Django site that installs the app. The service
+# is then one more host of the app, on the path every host takes, and its accounts stay movable
+# into a news site's Django project. allauth signs in by email and fills ``username`` itself.
 
 # --- Cache ------------------------------------------------------------------------------------
 # The cache also holds DRF's throttle counters, the rate limits of sign-in and the versions of what
@@ -207,7 +210,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "comments.forms.SignupForm"
-ACCOUNT_USER_DISPLAY = "comments.models.reader_display_name"
+ACCOUNT_USER_DISPLAY = "comments.readers.public_name"  # never the email or the username
 # Mandatory in production; in development the console backend prints the mail instead.
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get(
     "ACCOUNT_EMAIL_VERIFICATION", "optional" if DEBUG else "mandatory"

@@ -3,11 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from comments.api.exceptions import api_not_found
-
-# The stand-alone service brands its admin; the comments app leaves a host's admin titles alone.
-admin.site.site_header = "The Daily Comment · moderation desk"
-admin.site.site_title = "Moderation desk"
-admin.site.index_title = "What waits for you"
+from comments_project import admin as project_admin  # noqa: F401  (its titles and user admin)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -4,11 +4,15 @@ import itertools
 import os
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 
 from comments import services
-from comments.models import Reader
+
+# Readers are the site's users: the stand-alone project runs on plain ``auth.User``, so the whole
+# suite proves the app on the model every Django site has.
+Reader = get_user_model()
 
 _counter = itertools.count(1)
 
@@ -56,13 +60,16 @@ def _clear_cache():
 
 @pytest.fixture
 def make_reader(db):
-    def make(display_name: str | None = None, **extra) -> Reader:
+    def make(display_name: str | None = None, *, moderation: str | None = None, **extra) -> Reader:
+        """A reader with a profile: ``display_name`` (default "Reader N") and ``moderation``."""
         n = next(_counter)
-        name = display_name or f"Reader {n}"
-        return Reader.objects.create_user(
-            username=f"reader{n}", email=f"reader{n}@example.com", password="correct horse battery",
-            display_name=name, **extra,
+        user = Reader.objects.create_user(
+            username=f"reader{n}", email=f"reader{n}@example.com", password="correct horse battery", **extra,
         )
+        services.set_reader_display_name(reader=user, display_name=display_name or f"Reader {n}")
+        if moderation is not None:
+            services.set_reader_moderation(reader=user, moderator=None, moderation=moderation)
+        return user
 
     return make
 
@@ -79,10 +86,11 @@ def other_reader(make_reader):
 
 @pytest.fixture
 def moderator(db):
-    return Reader.objects.create_user(
-        username="mod", email="mod@example.com", password="correct horse battery",
-        display_name="Moderator", is_staff=True,
+    user = Reader.objects.create_user(
+        username="mod", email="mod@example.com", password="correct horse battery", is_staff=True,
     )
+    services.set_reader_display_name(reader=user, display_name="Moderator")
+    return user
 
 
 @pytest.fixture

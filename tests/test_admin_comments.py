@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from comments import services
 from comments.models import Ban, Comment, Flag, ModerationLogEntry
+from comments.readers import public_name
 from tests.admin_support import (
     COMMENTS_URL,
     QUEUE_URL,
@@ -141,7 +142,7 @@ def test_ban_author_shows_a_form_first_and_bans_nobody_yet(desk, article, post, 
     assert response.status_code == 200
     page = response.content.decode()
     assert "Ban or suspend readers" in page and "Also hide all their comments" in page
-    assert 'name="until"' in page and reader.public_name in page
+    assert 'name="until"' in page and public_name(reader) in page
     assert not Ban.objects.exists()
 
 

@@ -10,6 +10,7 @@ from comments import services
 from comments.models import Article, Ban, BannedWord, Comment, ModerationLogEntry
 from tests.admin_support import (
     COMMENTS_URL,
+    READERS_URL,
     assert_counts_exact,
     run_action,
 )
@@ -17,7 +18,7 @@ from tests.admin_support import (
 MODERATOR_PERMISSIONS = {
     "view_comment", "moderate_comment", "view_moderationqueue", "view_flag", "view_ban", "ban_reader",
     "view_bannedword", "add_bannedword", "change_bannedword", "delete_bannedword",
-    "view_moderationlogentry", "view_article", "moderate_article", "view_reader",
+    "view_moderationlogentry", "view_article", "moderate_article", "view_readerprofile",
 }
 
 
@@ -36,7 +37,7 @@ def test_moderators_group_has_exactly_the_moderation_permissions(db):
     [
         "/admin/", COMMENTS_URL, "/admin/comments/moderationqueue/", "/admin/comments/flag/",
         "/admin/comments/ban/", "/admin/comments/bannedword/", "/admin/comments/bannedword/add/",
-        "/admin/comments/moderationlogentry/", "/admin/comments/article/", "/admin/comments/reader/",
+        "/admin/comments/moderationlogentry/", "/admin/comments/article/", READERS_URL,
     ],
 )
 def test_moderator_reaches_the_desk(desk, url):
@@ -52,18 +53,35 @@ def test_reader_cannot_reach_the_admin(client, reader):
 
 @pytest.mark.parametrize(
     "path",
-    ["/admin/auth/group/", "/admin/auth/group/add/", "/admin/comments/reader/{pk}/password/",
-     "/admin/comments/reader/add/", "/admin/comments/article/add/"],
+    ["/admin/auth/group/", "/admin/auth/group/add/", "/admin/auth/user/", "/admin/auth/user/{pk}/password/",
+     "/admin/auth/user/{pk}/change/", "/admin/comments/readerprofile/add/", "/admin/comments/article/add/"],
 )
 def test_moderator_cannot_reach_passwords_groups_or_site_settings(desk, reader, path):
     assert desk.get(path.format(pk=reader.pk)).status_code == 403
 
 
 def test_moderator_cannot_edit_a_reader(desk, reader):
-    desk.post(f"/admin/comments/reader/{reader.pk}/change/", {"username": reader.username, "is_staff": "on",
-                                                              "email": reader.email, "moderation": "trusted"})
+    desk.post(f"{READERS_URL}{reader.pk}/change/", {"display_name": "Renamed", "moderation": "trusted"})
+    desk.post(f"/admin/auth/user/{reader.pk}/change/", {"username": reader.username, "is_staff": "on"})
     reader.refresh_from_db()
-    assert not reader.is_staff and reader.moderation == "default"
+    profile = reader.comments_profile
+    profile.refresh_from_db()
+    assert not reader.is_staff and (profile.display_name, profile.moderation) == ("Ani", "default")
+
+
+def test_readers_list_shows_public_names_and_logins(desk, reader):
+    page = desk.get(READERS_URL).content.decode()
+    assert "Ani" in page and reader.get_username() in page
+
+
+def test_a_superuser_renames_a_reader_in_the_readers_list(client, django_user_model, reader, article, post):
+    post(article, "Named.")
+    client.force_login(django_user_model.objects.create_superuser(username="root", email="r@example.com",
+                                                                 password="x"))
+    response = client.post(f"{READERS_URL}{reader.pk}/change/", {"display_name": "Anahit"})
+    assert response.status_code == 302
+    reader.comments_profile.refresh_from_db()
+    assert reader.comments_profile.display_name == "Anahit"
 
 
 def test_staff_without_the_group_sees_no_actions(client, moderator, article, post):
@@ -79,10 +97,10 @@ def test_staff_without_the_group_sees_no_actions(client, moderator, article, pos
 
 
 def test_ban_readers_from_the_reader_list(desk, reader, other_reader, desk_moderator):
-    response = run_action(desk, "/admin/comments/reader/", "ban", [reader, other_reader, desk_moderator],
+    response = run_action(desk, READERS_URL, "ban", [reader, other_reader, desk_moderator],
                           apply="1", reason="Spam ring")
     assert response.status_code == 302
-    assert set(Ban.objects.values_list("reader__display_name", flat=True)) == {"Ani", "Boris"}
+    assert set(Ban.objects.values_list("reader__comments_profile__display_name", flat=True)) == {"Ani", "Boris"}
 
 
 def test_lift_a_ban(desk, reader, desk_moderator, article):
@@ -117,13 +135,14 @@ def test_moderator_sets_a_readers_premoderation(
     settings, desk, desk_moderator, article, reader, action, site_premoderates, expected
 ):
     settings.COMMENTS_PREMODERATE = site_premoderates
-    run_action(desk, "/admin/comments/reader/", action, [reader])
-    reader.refresh_from_db()
+    run_action(desk, READERS_URL, action, [reader])
+    rule = reader.comments_profile
+    rule.refresh_from_db()
     # The reader's rule beats the site's.
     assert services.post_comment(article=article, author=reader, body="Hello.").status == expected
     entry = ModerationLogEntry.objects.get(action="reader_moderation")
     assert (entry.actor, entry.reader, entry.status_before, entry.status_after) == (
-        desk_moderator, reader, "default", reader.moderation)
+        desk_moderator, reader, "default", rule.moderation)
 
 
 def test_moderator_sets_an_articles_premoderation(desk, article, post):

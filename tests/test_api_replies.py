@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from comments import payloads, services
-from comments.models import Reader
+from comments.models import ReaderProfile
 
 from .test_api_comments import thread_url
 
@@ -118,7 +118,7 @@ def test_a_pending_reply_shows_only_to_its_author_in_the_thread_and_in_the_batch
     article, big_thread, post, make_reader, api_client, moderator
 ):
     held = make_reader("Held")
-    services.set_reader_moderation(reader=held, moderator=moderator, moderation=Reader.Moderation.ALWAYS)
+    services.set_reader_moderation(reader=held, moderator=moderator, moderation=ReaderProfile.Moderation.ALWAYS)
     pending = post(article, "mine, pending", parent=big_thread, author=held)
 
     def every_id(client) -> list[int]:
@@ -184,7 +184,7 @@ def test_replies_of_a_comment_you_cannot_see_are_a_404(article, post, make_reade
     else:
         held = make_reader("Held")
         if make_hidden == "pending":
-            services.set_reader_moderation(reader=held, moderator=moderator, moderation=Reader.Moderation.ALWAYS)
+            services.set_reader_moderation(reader=held, moderator=moderator, moderation=ReaderProfile.Moderation.ALWAYS)
         comment = post(article, "hidden", author=held)
         if make_hidden == "removed":
             services.reject_comment(comment=comment, moderator=moderator)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from comments import payloads, selectors, services, versions
 from comments.api.serializers import CommentSerializer
-from comments.models import Comment, Reader
+from comments.models import Comment, ReaderProfile
 
 from .test_api_comments import thread_url
 
@@ -79,24 +79,38 @@ def change_by_banning_with_hiding(ctx):
 
 
 def change_by_deleting_the_account(ctx):
-    Reader.objects.filter(pk=ctx["reader"].pk).delete()
+    type(ctx["reader"]).objects.filter(pk=ctx["reader"].pk).delete()
 
 
 def change_by_renaming_in_the_admin(ctx):
     admin_client = Client()
     admin_client.force_login(ctx["superuser"])
     reader = ctx["reader"]
-    response = admin_client.post(f"/admin/comments/reader/{reader.pk}/change/", {
-        "username": reader.username, "email": reader.email, "display_name": "Anahit", "is_active": "on",
-        "date_joined_0": "2026-01-01", "date_joined_1": "10:00:00", "moderation": reader.moderation,
-    })
+    response = admin_client.post(f"/admin/comments/readerprofile/{reader.pk}/change/", {"display_name": "Anahit"})
     assert response.status_code == 302, response.content[:500]
+
+
+def change_by_renaming_on_the_user_page(ctx):
+    """The stand-alone service's user admin carries the profile inline (comments_project/admin.py)."""
+    admin_client = Client()
+    admin_client.force_login(ctx["superuser"])
+    reader = ctx["reader"]
+    response = admin_client.post(f"/admin/auth/user/{reader.pk}/change/", {
+        "username": reader.username, "email": reader.email, "is_active": "on",
+        "date_joined_0": "2026-01-01", "date_joined_1": "10:00:00",
+        "comments_profile-TOTAL_FORMS": "1", "comments_profile-INITIAL_FORMS": "1",
+        "comments_profile-MIN_NUM_FORMS": "0", "comments_profile-MAX_NUM_FORMS": "1",
+        "comments_profile-0-user": reader.pk, "comments_profile-0-display_name": "Anahit",
+    })
+    assert response.status_code == 302, response.content[:2000]
+    reader.comments_profile.refresh_from_db()
+    assert reader.comments_profile.display_name == "Anahit"
 
 
 @pytest.mark.parametrize("change", [
     change_by_posting, change_by_liking, change_by_unliking, change_by_editing, change_by_deleting,
     change_by_rejecting, change_by_renaming, change_by_banning_with_hiding, change_by_deleting_the_account,
-    change_by_renaming_in_the_admin,
+    change_by_renaming_in_the_admin, change_by_renaming_on_the_user_page,
 ])
 def test_every_change_the_public_sees_shows_on_the_next_read(
     article, reader, other_reader, make_reader, moderator, post, change, django_user_model
@@ -170,7 +184,7 @@ def test_signed_in_readers_share_the_page_with_their_own_likes_and_rights(
 
 def test_a_pending_comment_is_shown_to_its_author_only(article, reader, other_reader, post, api_client):
     post(article, "Public", author=other_reader)
-    services.set_reader_moderation(reader=reader, moderator=None, moderation=Reader.Moderation.ALWAYS)
+    services.set_reader_moderation(reader=reader, moderator=None, moderation=ReaderProfile.Moderation.ALWAYS)
     anonymous_read(article)  # the public page is cached before the pending comment exists
     pending = post(article, "Waiting")
     assert pending.status == Comment.Status.PENDING
@@ -191,7 +205,7 @@ def test_the_payload_is_what_the_schema_serializer_describes(article, reader, ot
     post(article, "Answer to the gone one", parent=gone)
     services.delete_comment(comment=gone, actor=other_reader)  # a tombstone with a reply below
     services.like_comment(comment=reply, reader=reader)
-    services.set_reader_moderation(reader=reader, moderator=None, moderation=Reader.Moderation.ALWAYS)
+    services.set_reader_moderation(reader=reader, moderator=None, moderation=ReaderProfile.Moderation.ALWAYS)
     post(article, "Pending reply", parent=root)
 
     for viewer in (None, reader, other_reader):
@@ -217,7 +231,7 @@ def test_a_pending_reply_is_laid_into_the_shared_page_as_a_page_built_for_its_au
     first = post(article, "First", author=other_reader)
     second = post(article, "Second", author=other_reader)
     post(article, "An older answer", parent=first, author=other_reader)
-    services.set_reader_moderation(reader=reader, moderator=None, moderation=Reader.Moderation.ALWAYS)
+    services.set_reader_moderation(reader=reader, moderator=None, moderation=ReaderProfile.Moderation.ALWAYS)
     waiting = post(article, "My answer, waiting", parent=first)
     post(article, "A newer public answer", parent=first, author=other_reader)
     post(article, "Also waiting, under the second", parent=second)
@@ -247,7 +261,7 @@ def test_a_pending_reply_in_a_cut_thread_moves_the_cut_as_the_author_s_own_page_
     root = post(article, "Root", author=other_reader)
     first = post(article, "Reply 1", parent=root, author=other_reader)
     post(article, "Reply 1.1", parent=first, author=other_reader)
-    services.set_reader_moderation(reader=reader, moderator=None, moderation=Reader.Moderation.ALWAYS)
+    services.set_reader_moderation(reader=reader, moderator=None, moderation=ReaderProfile.Moderation.ALWAYS)
     if answer in ("early", "both"):
         post(article, "Mine, early", parent=first)
     replies = [post(article, f"Reply {n}", parent=root, author=other_reader) for n in range(2, 6)]

@@ -5,7 +5,7 @@ from django.db.models import Count
 
 from benchmarks import generate
 from comments import conf, services
-from comments.models import Article, Comment, Like, Reader
+from comments.models import Article, Comment, Like
 
 
 @pytest.fixture
@@ -53,8 +53,8 @@ def test_counters_match_the_rows_so_the_repair_command_finds_nothing(generated):
     assert not Like.objects.values("comment", "reader").annotate(n=Count("id")).filter(n__gt=1).exists()
 
 
-def test_the_benchmark_reader_has_likes_and_a_pending_reply_in_the_hot_thread(generated):
-    reader = Reader.objects.get(email=generate.BENCH_EMAIL)
+def test_the_benchmark_reader_has_likes_and_a_pending_reply_in_the_hot_thread(generated, django_user_model):
+    reader = django_user_model.objects.get(email=generate.BENCH_EMAIL)
     assert reader.check_password(generate.BENCH_PASSWORD)
     hot = Comment.objects.filter(article__key=generate.HOT)
     assert hot.filter(author=reader, status="pending").count() == 1
@@ -66,9 +66,9 @@ def test_counter_drift_names_a_counter_that_is_wrong(generated):
     assert generate.counter_drift() == {"reply_count": 1}
 
 
-def test_clean_removes_what_a_benchmark_posted_and_resets_the_count(generated):
+def test_clean_removes_what_a_benchmark_posted_and_resets_the_count(generated, django_user_model):
     target = Article.objects.get(key=generate.POST_TARGET)
-    services.post_comment(article=target, author=Reader.objects.get(pk=1), body="Posted by a benchmark.")
+    services.post_comment(article=target, author=django_user_model.objects.get(pk=1), body="Posted by a benchmark.")
     assert generate.clean_post_target() == 1
     target.refresh_from_db()
     assert target.comment_count == 0 and not Comment.objects.filter(article=target).exists()

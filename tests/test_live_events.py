@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import override_settings
 
 from comments import live, services
+from comments.readers import public_name
 from comments_project.asgi import application
 from tests import live_support
 from tests.conftest import require
@@ -46,7 +47,7 @@ def test_stream_starts_with_the_count_then_follows_posting_and_deleting(broker_s
             assert posted.event == "comment"
             assert posted.data["id"] == comment.pk
             assert posted.data["body_html"] == "<p>Breaking: a new comment</p>"
-            assert posted.data["author"]["display_name"] == reader.public_name
+            assert posted.data["author"]["display_name"] == public_name(reader)
             assert posted.data["can_edit"] is False  # rendered for the anonymous public
             assert (count.event, count.data["count"]) == ("count", 2)
 
@@ -77,6 +78,23 @@ def test_moderation_approval_and_flag_hiding_reach_the_stream(broker_settings, a
                 await in_thread(services.flag_comment, comment=held, reader=moderator, reason="abuse")
             assert (await stream.next_event()).data == {"id": held.pk}
             assert (await stream.next_event()).data["count"] == 0
+
+    asyncio.run(scenario())
+
+
+def test_deleting_a_reader_outright_reaches_the_stream(broker_settings, article, post, reader, other_reader):
+    stays = post(article, "Stays.", author=other_reader)
+    gone = [post(article, "Goes."), post(article, "Goes too.", parent=stays)]
+
+    async def scenario():
+        async with StreamClient(application, events_path(article)) as stream:
+            assert (await stream.next_event()).data["count"] == 3
+            await in_thread(reader.delete)  # an administrator removes the account outright
+            removed = [await stream.next_event() for _ in gone]
+            assert sorted(e.data["id"] for e in removed) == sorted(c.pk for c in gone)
+            assert {e.event for e in removed} == {"remove"}
+            count = await stream.next_event()
+            assert (count.event, count.data) == ("count", {"article": article.key, "count": 1})
 
     asyncio.run(scenario())
 

@@ -118,9 +118,10 @@ def _is_chunk_size(line: bytes) -> bool:
 POST_SCRIPT = """
 import time
 from comments import services
-from comments.models import Article, Reader
+from django.contrib.auth import get_user_model
+from comments.models import Article
 article = Article.objects.get(key={key!r})
-reader = Reader.objects.get(pk={reader_pk})
+reader = get_user_model().objects.get(pk={reader_pk})
 started = time.time()  # before the post: the latency below includes posting, an upper bound
 comment = services.post_comment(article=article, author=reader, body="Across processes.")
 print("POSTED", comment.pk, started)

@@ -9,7 +9,7 @@ from django.core import mail
 from django.test import Client
 
 from comments import services
-from comments.models import Comment, Reader
+from comments.models import Comment
 
 
 def page(client, article, **params):
@@ -189,15 +189,15 @@ def test_pages_paginate_top_level_comments(client, article, post, settings):
     assert "comment number 0" in third and "Page 3 of 3" in third
 
 
-def test_sign_up_flow_creates_a_reader_with_display_name_and_sends_verification(client, article):
+def test_sign_up_flow_creates_a_reader_with_display_name_and_sends_verification(client, article, django_user_model):
     response = client.post(
         "/accounts/signup/",
         {"email": "new@example.com", "display_name": "Narek", "password1": "a long secret phrase",
          "password2": "a long secret phrase", "next": article.get_absolute_url()},
     )
     assert response.status_code == 302 and response["Location"] == article.get_absolute_url()
-    reader = Reader.objects.get(email="new@example.com")
-    assert reader.display_name == "Narek"
+    reader = django_user_model.objects.get(email="new@example.com")
+    assert reader.comments_profile.display_name == "Narek"
     assert len(mail.outbox) == 1 and "new@example.com" in mail.outbox[0].to
     client.post(f"/articles/{article.key}/comments/", {"body": "Hello from a new reader"})
     html = page(Client(), article).content.decode()

@@ -10,15 +10,11 @@ from django.utils import timezone
 from comments import moderation, services
 from comments.exceptions import CommentsClosed, EditWindowClosed, InvalidComment, NotPermitted, ReaderBanned
 from comments.models import Article, Comment, ModerationLogEntry
+from tests.counts import assert_counts_exact
 
 
 def visible_count(article) -> int:
     return Comment.objects.for_article(article).visible().count()
-
-
-def assert_counts_exact(article):
-    article.refresh_from_db()
-    assert article.comment_count == visible_count(article)
 
 
 def test_new_comment_is_approved_and_counted(article, post):

@@ -40,10 +40,12 @@ def run_at_once(work, items) -> list[BaseException]:
 
 def post_and_delete(article_pk: int, reader_pk: int) -> None:
     """Post top-level comments and replies, then delete the replies, all through services."""
-    from comments import services
-    from comments.models import Article, Reader
+    from django.contrib.auth import get_user_model
 
-    article, reader = Article.objects.get(pk=article_pk), Reader.objects.get(pk=reader_pk)
+    from comments import services
+    from comments.models import Article
+
+    article, reader = Article.objects.get(pk=article_pk), get_user_model().objects.get(pk=reader_pk)
     posted = []
     for n in range(POSTS_PER_WORKER):
         parent = posted[-1] if n % 2 else None

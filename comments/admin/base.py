@@ -3,11 +3,13 @@
 import html
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils.html import format_html, strip_tags
 from django.utils.text import Truncator
 
 from comments.models import Comment
+from comments.readers import public_name
 
 STATUS_COLORS = {
     Comment.Status.PENDING: "#b45309",
@@ -32,6 +34,19 @@ def status_badge(status: str, label: str):
 def admin_link(obj, text) -> str:
     url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
     return format_html('<a href="{}">{}</a>', url, text)
+
+
+def reader_label(user) -> str:
+    """How the desk names an account: its public name, then its login for staff ("Ani (ani42)")."""
+    return f"{public_name(user)} ({user.get_username()})"
+
+
+def user_search_fields(prefix: str) -> tuple[str, ...]:
+    """The user model's login and email fields, whatever they are called (if it has them)."""
+    user_model = get_user_model()
+    names = [user_model.USERNAME_FIELD, user_model.get_email_field_name()]
+    fields = {field.name for field in user_model._meta.get_fields()}
+    return tuple(dict.fromkeys(f"{prefix}{name}" for name in names if name in fields))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -4,6 +4,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +18,7 @@ from comments.admin.base import (
     admin_link,
     comment_excerpt,
     status_badge,
+    user_search_fields,
 )
 from comments.admin.readers import ban_readers_page
 from comments.models import (
@@ -25,8 +27,8 @@ from comments.models import (
     Comment,
     Flag,
     ModerationQueue,
-    Reader,
 )
+from comments.readers import public_name as public_name_of
 
 
 class FlaggedFilter(admin.SimpleListFilter):
@@ -117,9 +119,10 @@ class CommentAdmin(ModerationPermissions, ReadOnlyAdmin):
         ("created_at", admin.DateFieldListFilter),
     )
     search_fields = (
-        "body", "author__display_name", "author__username", "author__email", "article__title", "article__key",
+        "body", "author__comments_profile__display_name", *user_search_fields("author__"),
+        "article__title", "article__key",
     )
-    list_select_related = ("article", "author")
+    list_select_related = ("article", "author__comments_profile")
     list_per_page = 50
     # A second COUNT(*) over the whole table on every page view is the cost of this link.
     show_full_result_count = False
@@ -142,9 +145,9 @@ class CommentAdmin(ModerationPermissions, ReadOnlyAdmin):
         return format_html('<a href="{}?article__id__exact={}" title="Only this article">{}</a>',
                            url, comment.article_id, Truncator(comment.article.title).chars(40))
 
-    @admin.display(description="author", ordering="author__display_name")
+    @admin.display(description="author", ordering="author__comments_profile__display_name")
     def author_name(self, comment):
-        return comment.author.public_name
+        return public_name_of(comment.author)
 
     @admin.display(description="status", ordering="status")
     def status_label(self, comment):
@@ -165,7 +168,7 @@ class CommentAdmin(ModerationPermissions, ReadOnlyAdmin):
         ban = moderation.active_ban(reader)
         return format_html(
             "{} · {} comment(s), {} rejected or spam{}",
-            reader.public_name,
+            public_name_of(reader),
             reader.comments.count(),
             reader.comments.filter(status__in=[Comment.Status.REJECTED, Comment.Status.SPAM]).count(),
             format_html(" · <strong>{}</strong>", ban.describe()) if ban else "",
@@ -184,7 +187,7 @@ class CommentAdmin(ModerationPermissions, ReadOnlyAdmin):
             "<ul style='margin:0;padding-left:1em'>{}</ul>",
             format_html_join(
                 "", "<li>{} {} — {}</li>",
-                ((status_badge(c.status, c.get_status_display()), c.author.public_name,
+                ((status_badge(c.status, c.get_status_display()), public_name_of(c.author),
                   admin_link(c, comment_excerpt(c, 200))) for c in comments),
             ),
         )
@@ -196,19 +199,20 @@ class CommentAdmin(ModerationPermissions, ReadOnlyAdmin):
 
     @admin.display(description="replies")
     def replies_context(self, comment):
-        replies = Comment.objects.filter(Q(parent=comment) | Q(in_reply_to=comment)).select_related("author")
+        replies = (Comment.objects.filter(Q(parent=comment) | Q(in_reply_to=comment))
+                   .select_related("author__comments_profile"))
         return self._thread_rows(replies) if replies else "(no replies)"
 
     @admin.display(description="flags")
     def flag_list(self, comment):
-        flags = comment.flags.select_related("reader").order_by("created_at")
+        flags = comment.flags.select_related("reader__comments_profile").order_by("created_at")
         if not flags:
             return "(none)"
         return format_html(
             "<ul style='margin:0;padding-left:1em'>{}</ul>",
             format_html_join(
                 "", "<li>{} by {} {} — {}{}</li>",
-                ((f.get_reason_display(), f.reader.public_name, f"{timezone.localtime(f.created_at):%d %b %H:%M}",
+                ((f.get_reason_display(), public_name_of(f.reader), f"{timezone.localtime(f.created_at):%d %b %H:%M}",
                   f.note or "(no note)", "" if f.is_open else " (resolved)") for f in flags),
             ),
         )
@@ -262,7 +266,7 @@ class CommentAdmin(ModerationPermissions, ReadOnlyAdmin):
 
     @admin.action(permissions=["ban"], description="Ban the authors of selected comments…")
     def ban_author(self, request, queryset):
-        authors = Reader.objects.filter(pk__in=queryset.values("author_id"))
+        authors = get_user_model()._default_manager.filter(pk__in=queryset.values("author_id"))
         return ban_readers_page(self, request, authors, action="ban_author")
 
 
@@ -311,7 +315,8 @@ class OpenFlagFilter(admin.SimpleListFilter):
 class FlagAdmin(ReadOnlyAdmin):
     list_display = ("comment_excerpt", "reason", "reader", "note", "created_at", "is_open", "resolved_by")
     list_filter = (OpenFlagFilter, "reason", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("note", "reader__display_name", "reader__email", "comment__body")
+    search_fields = ("note", "reader__comments_profile__display_name", *user_search_fields("reader__"),
+                     "comment__body")
     list_select_related = ("comment", "reader", "resolved_by")
     ordering = ("-created_at", "-id")
     show_full_result_count = False

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from comments.admin.base import ReadOnlyAdmin
+from comments.admin.base import ReadOnlyAdmin, reader_label, user_search_fields
 from comments.models import ModerationLogEntry
 
 
@@ -13,16 +13,22 @@ from comments.models import ModerationLogEntry
 class ModerationLogEntryAdmin(ReadOnlyAdmin):
     """The moderation log: append-only, so nobody (superusers included) edits or deletes it here."""
 
-    list_display = ("created_at", "action", "actor_name", "comment_link", "reader", "article", "change", "reason")
+    list_display = ("created_at", "action", "actor_name", "comment_link", "reader_name", "article", "change",
+                    "reason")
     list_filter = ("action", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("reason", "reader__display_name", "reader__email", "actor__display_name", "article__title")
-    list_select_related = ("actor", "reader", "article")
+    search_fields = ("reason", "reader__comments_profile__display_name", *user_search_fields("reader__"),
+                     *user_search_fields("actor__"), "article__title")
+    list_select_related = ("actor__comments_profile", "reader__comments_profile", "article")
     date_hierarchy = "created_at"
     show_full_result_count = False
 
-    @admin.display(description="by", ordering="actor__display_name")
+    @admin.display(description="by")
     def actor_name(self, entry):
-        return entry.actor or "the system"
+        return reader_label(entry.actor) if entry.actor_id else "the system"
+
+    @admin.display(description="reader")
+    def reader_name(self, entry):
+        return reader_label(entry.reader) if entry.reader_id else "–"
 
     @admin.display(description="comment")
     def comment_link(self, entry):

@@ -3,20 +3,15 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth import get_user_model
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from comments import services
-from comments.admin.base import (
-    ModerationPermissions,
-    ReadOnlyAdmin,
-)
-from comments.models import (
-    Ban,
-    Comment,
-    Reader,
-)
+from comments.admin.base import ModerationPermissions, ReadOnlyAdmin, reader_label, user_search_fields
+from comments.models import Ban, Comment, ReaderProfile
+from comments.readers import public_name as public_name_of
 
 # --- Banning ------------------------------------------------------------------------------------
 
@@ -63,7 +58,7 @@ def ban_readers_page(modeladmin, request, readers, *, action: str):
                 until=form.cleaned_data["until"], hide_comments=hide,
             )
         kind = "Suspended" if form.cleaned_data["until"] else "Banned"
-        names = ", ".join(str(r) for r in readers)
+        names = ", ".join(public_name_of(r) for r in readers)
         modeladmin.message_user(
             request, f"{kind} {len(readers)} reader(s): {names}." + (f" {hidden} comment(s) hidden." if hidden else ""),
             messages.SUCCESS,
@@ -105,12 +100,16 @@ class ActiveBanFilter(admin.SimpleListFilter):
 
 @admin.register(Ban)
 class BanAdmin(ModerationPermissions, ReadOnlyAdmin):
-    list_display = ("reader", "kind", "reason", "until", "in_force", "created_at", "created_by", "lifted_at",
+    list_display = ("reader_name", "kind", "reason", "until", "in_force", "created_at", "created_by", "lifted_at",
                     "lifted_by")
     list_filter = (ActiveBanFilter,)
-    search_fields = ("reader__display_name", "reader__username", "reader__email", "reason")
-    list_select_related = ("reader", "created_by", "lifted_by")
+    search_fields = ("reader__comments_profile__display_name", *user_search_fields("reader__"), "reason")
+    list_select_related = ("reader__comments_profile", "created_by", "lifted_by")
     actions = ("lift",)
+
+    @admin.display(description=_("reader"))
+    def reader_name(self, ban):
+        return reader_label(ban.reader)
 
     @admin.display(description="kind")
     def kind(self, ban):
@@ -130,41 +129,97 @@ class BanAdmin(ModerationPermissions, ReadOnlyAdmin):
         self.message_user(request, f"Lifted {lifted} ban(s).", messages.SUCCESS)
 
 
-@admin.register(Reader)
-class ReaderAdmin(ModerationPermissions, UserAdmin):
-    list_display = ("email", "display_name", "moderation", "is_staff", "date_joined")
-    list_filter = ("moderation", "is_staff", "is_active")
-    search_fields = ("email", "display_name", "username")
-    fieldsets = UserAdmin.fieldsets + (("Comments", {"fields": ("display_name", "moderation")}),)
-    readonly_fields = ("moderation",)
+@admin.register(ReaderProfile)
+class ReaderProfileAdmin(ModerationPermissions, admin.ModelAdmin):
+    """Readers as the comments app knows them (everyone who commented, renamed or was given a
+    pre-moderation rule): their public name, pre-moderation, and the ban actions. The site's own
+    user admin stays the site's; a site may add ``ReaderProfileInline`` to it."""
+
+    list_display = ("public_name", "account", "moderation", "created_at")
+    list_filter = ("moderation",)
+    search_fields = ("display_name", *user_search_fields("user__"))
+    list_select_related = ("user",)
+    fields = ("account", "display_name", "moderation", "created_at")
+    readonly_fields = ("account", "moderation", "created_at")
     actions = ("ban", "premoderate_always", "trust", "premoderate_default")
 
+    def has_add_permission(self, request):
+        return False  # a profile is created when first needed (services.reader_profile)
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # delete the user instead: the cascade keeps the counts exact
+
+    @admin.display(description=_("public name"), ordering="display_name")
+    def public_name(self, profile):
+        return public_name_of(profile.user)
+
+    @admin.display(description=_("account"))
+    def account(self, profile):
+        return profile.user.get_username()
 
     def save_model(self, request, obj, form, change):
         """The display name goes through services, so cached threads show the new name at once."""
-        super().save_model(request, obj, form, change)
-        if change and "display_name" in form.changed_data:
-            services.set_reader_display_name(reader=obj, display_name=obj.display_name)
+        if "display_name" in form.changed_data:
+            services.set_reader_display_name(reader=obj.user, display_name=obj.display_name)
 
-    @admin.action(permissions=["ban"], description="Ban or suspend selected readers…")
+    @staticmethod
+    def _users(queryset):
+        return get_user_model()._default_manager.filter(pk__in=queryset.values("user_id"))
+
+    @admin.action(permissions=["ban"], description=_("Ban or suspend selected readers…"))
     def ban(self, request, queryset):
-        return ban_readers_page(self, request, queryset, action="ban")
+        return ban_readers_page(self, request, self._users(queryset), action="ban")
 
     def _set_moderation(self, request, queryset, moderation: str):
-        for reader in queryset:
-            services.set_reader_moderation(reader=reader, moderator=request.user, moderation=moderation)
-        label = Reader.Moderation(moderation).label
+        for profile in queryset.select_related("user"):
+            services.set_reader_moderation(reader=profile.user, moderator=request.user, moderation=moderation)
+        label = ReaderProfile.Moderation(moderation).label
         self.message_user(request, f"{label}: {queryset.count()} reader(s).", messages.SUCCESS)
 
-    @admin.action(permissions=["moderate"], description="Always pre-moderate selected readers")
+    @admin.action(permissions=["moderate"], description=_("Always pre-moderate selected readers"))
     def premoderate_always(self, request, queryset):
-        self._set_moderation(request, queryset, Reader.Moderation.ALWAYS)
+        self._set_moderation(request, queryset, ReaderProfile.Moderation.ALWAYS)
 
-    @admin.action(permissions=["moderate"], description="Trust selected readers (never pre-moderate)")
+    @admin.action(permissions=["moderate"], description=_("Trust selected readers (never pre-moderate)"))
     def trust(self, request, queryset):
-        self._set_moderation(request, queryset, Reader.Moderation.TRUSTED)
+        self._set_moderation(request, queryset, ReaderProfile.Moderation.TRUSTED)
 
-    @admin.action(permissions=["moderate"], description="Use the site's pre-moderation for selected readers")
+    @admin.action(permissions=["moderate"], description=_("Use the site's pre-moderation for selected readers"))
     def premoderate_default(self, request, queryset):
-        self._set_moderation(request, queryset, Reader.Moderation.DEFAULT)
+        self._set_moderation(request, queryset, ReaderProfile.Moderation.DEFAULT)
+
+
+class ReaderProfileForm(forms.ModelForm):
+    class Meta:
+        model = ReaderProfile
+        fields = ("display_name",)
+
+
+class ReaderProfileFormSet(forms.BaseInlineFormSet):
+    """Saves through ``services.set_reader_display_name`` (which creates the profile if needed)."""
+
+    def save(self, commit=True):
+        # What the admin's change message reads; nothing is saved by the formset itself.
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        for form in self.forms:
+            if form.has_changed() and form.is_valid():
+                profile = services.set_reader_display_name(reader=self.instance,
+                                                           display_name=form.cleaned_data["display_name"])
+                self.changed_objects.append((profile, ["display_name"]))
+        return []
+
+
+class ReaderProfileInline(admin.StackedInline):
+    """For a site's own user admin, if it wants the display name there (the stand-alone service
+    does, see comments_project/admin.py): the app never replaces a site's ``UserAdmin`` itself.
+    Pre-moderation is set by the actions of the readers' list, so that the log records it."""
+
+    model = ReaderProfile
+    form = ReaderProfileForm
+    formset = ReaderProfileFormSet
+    fields = ("display_name", "moderation")
+    readonly_fields = ("moderation",)
+    can_delete = False
+    max_num = 1
+    verbose_name = _("comments profile")
+    verbose_name_plural = _("comments profile")

@@ -3,12 +3,13 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from comments import readers
 from comments.models import MAX_ID, Article, Comment, Flag
 
 
 class AuthorSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    display_name = serializers.CharField(source="public_name")
+    display_name = serializers.CharField(help_text="The reader's public name (COMMENTS_PUBLIC_NAME); never the email.")
 
 
 class MoreRepliesSerializer(serializers.Serializer):
@@ -54,7 +55,7 @@ class CommentSerializer(serializers.ModelSerializer):
     def get_author(self, comment) -> dict | None:
         if self._tombstone(comment):
             return None
-        return {"id": comment.author_id, "display_name": comment.author.public_name}
+        return {"id": comment.author_id, "display_name": readers.public_name(comment.author)}
 
     def get_body_html(self, comment) -> str:
         return "" if self._tombstone(comment) else comment.body_html

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from comments import conf, payloads, selectors, services, versions
+from comments import conf, payloads, readers, selectors, services, versions
 from comments.api import thread_pages
 from comments.api.authentication import SessionTokenAuthentication
 from comments.api.exceptions import api_exception_handler
@@ -247,7 +247,7 @@ class ArticleCommentsView(ApiView):
         comment = services.post_comment(
             article=article, author=request.user, body=data["body"], parent=data.get("parent")
         )
-        node = payloads.new_comment(comment, article_key=article.key, author_name=request.user.display_name)
+        node = payloads.new_comment(comment, article_key=article.key, author_name=readers.public_name(request.user))
         return Response(node, status=status.HTTP_201_CREATED)
 
 

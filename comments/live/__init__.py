@@ -40,7 +40,7 @@ from comments.models import Article
 
 __all__ = [
     "COUNTS_ONLY", "HEARTBEAT", "BrokerUnavailableError", "DatabaseBroker", "Event", "RedisBroker", "Subscription",
-    "broker", "comment_edited", "count_event", "make_event", "visibility_changed",
+    "broker", "comment_edited", "comments_removed", "count_event", "make_event", "visibility_changed",
 ]
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,15 @@ def comment_edited(*, article_id: int, comment_id: int, article_key: str | None 
     """A visible comment's text changed (``edit`` event with the new rendering)."""
     _publish_safely(article_id=article_id, comment_id=comment_id, kind="edit", with_count=False,
                     article_key=article_key, data=data)
+
+
+def comments_removed(*, article_id: int, comment_ids: list[int], article_key: str) -> None:
+    """Comments left the count together (their rows were deleted with a reader or an article):
+    a ``remove`` event for each, then one ``count``."""
+    try:
+        broker().publish(article_key, [("remove", {"id": pk}) for pk in comment_ids], count_of=article_id)
+    except Exception:  # the deletion is committed; a live event must never turn it into an error
+        logger.warning("live events for article %s dropped", article_id, exc_info=True)
 
 
 def _publish_safely(**kwargs) -> None:

@@ -6,10 +6,13 @@ article, so tests never see each other's comments.
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from comments import services
-from comments.models import Reader
+from comments.models import ReaderProfile
+
+Reader = get_user_model()
 
 PASSWORD = "correct horse battery"
 HOSTILE_BODIES = [
@@ -21,10 +24,12 @@ HOSTILE_BODIES = [
 ]
 
 
-def reader(name: str, display_name: str, **extra) -> Reader:
-    return Reader.objects.create_user(
-        username=name, email=f"{name}@example.com", password=PASSWORD, display_name=display_name, **extra
-    )
+def reader(name: str, display_name: str, *, moderation: str | None = None, **extra) -> Reader:
+    user = Reader.objects.create_user(username=name, email=f"{name}@example.com", password=PASSWORD, **extra)
+    services.set_reader_display_name(reader=user, display_name=display_name)
+    if moderation is not None:
+        services.set_reader_moderation(reader=user, moderator=None, moderation=moderation)
+    return user
 
 
 def article(key: str, title: str, **fields):
@@ -37,13 +42,11 @@ def article(key: str, title: str, **fields):
 
 ani = reader("ani", "Ani Petrosyan")
 boris = reader("boris", "Boris")
-cleo = reader("cleo", "Cleo", moderation=Reader.Moderation.ALWAYS)
+cleo = reader("cleo", "Cleo", moderation=ReaderProfile.Moderation.ALWAYS)
 dan = reader("dan", "Dan")
 eve = reader("eve", "Eve")
 hostile = reader("mallory", "<img src=x onerror=\"window.__pwned='name'\">Mallory")
-moderator = Reader.objects.create_user(
-    username="mod", email="mod@example.com", password=PASSWORD, display_name="Moderator", is_staff=True
-)
+moderator = reader("mod", "Moderator", is_staff=True)
 services.ban_reader(reader=dan, moderator=moderator, reason="Repeated abuse")
 
 for key in ["post", "live", "edit", "pending", "nojs", "errors"]:

@@ -59,8 +59,8 @@ def make_article(server, key: str, code: str = "") -> dict:
     """A fresh article for one test; ``code`` may post to ``article`` and bind ``result``."""
     return server.data(
         "from comments import services\n"
-        "from comments.models import Reader\n"
-        "def by(name): return Reader.objects.get(username=name)\n"
+        "from django.contrib.auth import get_user_model\n"
+        "def by(name): return get_user_model().objects.get(username=name)\n"
         f"article = services.upsert_article(key={key!r}, title='Browser test: {key}', body='Text.')[0]\n"
         "result = {}\n" + code
     )
