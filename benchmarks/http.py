@@ -13,7 +13,10 @@ median of the rounds: requests per second, p50 and p99 latency, and the ratio to
 Workloads (issue 17): W1 reads the 1,000-comment thread of ``hot`` in one request (200 top-level
 comments with their replies), W1/20 its first 20 top-level comments, "W1 signed-in" the same as
 a signed-in reader (allauth's ``X-Session-Token``), "W1 cold" the same with the thread cache off
-(``BENCH_READ_CACHE=0``, another server); W2 the counts of 50 articles; W3 posts comments as a
+(``BENCH_READ_CACHE=0``, another server: every read builds the whole page), "W1 after a change"
+reads where every read follows a change to the thread (``changed.lua``: a like or unlike of one
+of its comments, in turn, then an anonymous read; its req/s counts pairs, its latencies both
+kinds of request); W2 the counts of 50 articles; W3 posts comments as a
 signed-in reader to ``post-target`` (last, so nothing read grows). Every response must be a
 2xx: a run with errors, 4xx or 5xx fails loudly.
 
@@ -68,6 +71,9 @@ class Workload:
     signed_in: bool = False
     cold: bool = False  # runs on a server with the thread cache off
     script: str = "get.lua"
+    # Every read follows a change (changed.lua): requests alternate like / unlike and an
+    # anonymous read; the figures are of the reads (a pair's time: change + first read after it).
+    after_change: bool = False
 
 
 WORKLOADS = [
@@ -75,6 +81,8 @@ WORKLOADS = [
     Workload("W1/20", f"{THREAD}?page_size=20"),
     Workload("W1 signed-in", f"{THREAD}?page_size=200", signed_in=True),
     Workload("W1 cold", f"{THREAD}?page_size=200", cold=True),
+    Workload("W1 after a change", f"{THREAD}?page_size=200", signed_in=True, script="changed.lua",
+             after_change=True),
     Workload("W2", "/api/v1/counts/?" + "&".join(f"article={key}" for key in COUNT_KEYS)),
     Workload("W3", "/api/v1/articles/post-target/comments/", method="POST", signed_in=True, script="post.lua"),
 ]
@@ -227,6 +235,25 @@ def preflight(base: str, workload: Workload, token: str | None) -> int:
     return len(answer)
 
 
+def unlike_all(base: str, path: str, token: str) -> list[int]:
+    """Take back the benchmark reader's likes on the page at ``path`` (so that every like that
+    changed.lua sends is a change, not a repeat), through the API; returns the page's comment ids."""
+    status, answer = request(base, path, token=token)
+    if status != 200:
+        raise BenchmarkFailed(f"{path} answered {status} to the signed-in reader")
+    nodes, stack = [], list(json.loads(answer)["results"])
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(node["replies"])
+    for node in nodes:
+        if node["liked"]:
+            status, answer = request(base, f"/api/v1/comments/{node['id']}/like/", method="DELETE", token=token)
+            if status >= 300:
+                raise BenchmarkFailed(f"unlike {node['id']} answered {status}: {answer[:200]!r}")
+    return sorted(node["id"] for node in nodes if not node["is_deleted"])
+
+
 @dataclass
 class Run:
     requests_per_s: float
@@ -235,13 +262,15 @@ class Run:
 
 
 def wrk(url: str, *, script: str, seconds: int, threads: int, connections: int,
-        token: str | None = None, warmup: bool = False, headers: dict[str, str] | None = None) -> Run | None:
+        token: str | None = None, warmup: bool = False, headers: dict[str, str] | None = None,
+        env: dict[str, str] | None = None, per_request: int = 1) -> Run | None:
+    """One wrk run; ``per_request`` wrk requests make one measured request (``changed.lua``: 2)."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "60s", "-s", script]
     if token:
         command += ["-H", f"X-Session-Token: {token}"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
-    env = {**os.environ, "LUA_PATH": f"{WRK_DIR}/?.lua;;", "BENCH_RUN": uuid.uuid4().hex[:10]}
+    env = {**os.environ, **(env or {}), "LUA_PATH": f"{WRK_DIR}/?.lua;;", "BENCH_RUN": uuid.uuid4().hex[:10]}
     done = subprocess.run([*command, url], cwd=WRK_DIR, env=env, capture_output=True, text=True, timeout=seconds + 120)
     lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH_JSON ")]
     if done.returncode != 0 or not lines:
@@ -254,7 +283,8 @@ def wrk(url: str, *, script: str, seconds: int, threads: int, connections: int,
         if warmup:
             return None
         raise BenchmarkFailed(f"{url}: no request completed in {seconds} s")
-    return Run(figures["requests"] / (figures["duration_us"] / 1e6), figures["p50_us"] / 1000, figures["p99_us"] / 1000)
+    return Run(figures["requests"] / per_request / (figures["duration_us"] / 1e6), figures["p50_us"] / 1000,
+               figures["p99_us"] / 1000)
 
 
 @dataclass
@@ -300,7 +330,7 @@ def measure(server: Server, deployment: Deployment, workload: Workload, args, to
     pre-flight request and returns the size of the answer; ``headers`` go with every request."""
     token = token if workload.signed_in else None
     started = time.monotonic()
-    size = check(server.base, workload, token)
+    size = check(server.base, workload, None if workload.after_change else token)
     # A slow workload's first answers come after connections / workers requests' time: run long
     # enough for a few rounds of them (the goal is for this to be the duration asked for).
     seconds = max(args.duration, min(MAX_SECONDS, math.ceil(6 * (time.monotonic() - started)
@@ -309,10 +339,18 @@ def measure(server: Server, deployment: Deployment, workload: Workload, args, to
     load = {"threads": args.threads, "connections": args.connections}
     target, script = server.base + workload.path, str(WRK_DIR / workload.script)
     ceiling_url, ceiling_script = f"{server.base}/bench/ceiling/?bytes={size}", str(WRK_DIR / "get.lua")
-    wrk(target, script=script, seconds=args.warmup, token=token, warmup=True, headers=headers, **load)
+    if workload.after_change:  # the token goes with the changes only (see changed.lua)
+        def run(seconds: int, warmup: bool = False) -> Run | None:
+            comments = unlike_all(server.base, workload.path, token)
+            return wrk(target, script=script, seconds=seconds, warmup=warmup, per_request=2,
+                       env={"BENCH_TOKEN": token, "BENCH_COMMENTS": ",".join(map(str, comments))}, **load)
+    else:
+        def run(seconds: int, warmup: bool = False) -> Run | None:
+            return wrk(target, script=script, seconds=seconds, token=token, warmup=warmup, headers=headers, **load)
+    run(args.warmup, warmup=True)
     drain(server, args.connections)
     for _ in range(args.rounds):
-        result.rounds.append(wrk(target, script=script, seconds=seconds, token=token, headers=headers, **load))
+        result.rounds.append(run(seconds))
         drain(server, args.connections)
         if ceiling:
             result.ceiling.append(wrk(ceiling_url, script=ceiling_script, seconds=args.duration, **load))

@@ -52,7 +52,7 @@ def build(n: int) -> None:
             cursor.execute(
                 seq + f"INSERT INTO {c} (id, article_id, author_id, parent_id, root_id, in_reply_to_id, depth,"
                 " body, body_html, status, is_deleted, deleted_at, created_at, edited_at, like_count, reply_count,"
-                " open_flag_count)"
+                " open_flag_count, thread_revision)"
                 " SELECT n, (n - 1) / 100 + 1, %s + n %% %s,"
                 " CASE WHEN (n - 1) %% 100 < 40 THEN NULL ELSE n - (n - 1) %% 100 + (n - 1) %% 40 END,"
                 " CASE WHEN (n - 1) %% 100 < 40 THEN NULL ELSE n - (n - 1) %% 100 + (n - 1) %% 40 END,"
@@ -60,7 +60,7 @@ def build(n: int) -> None:
                 " CASE WHEN (n - 1) %% 100 < 40 THEN 0 ELSE 1 END,"
                 " 'Comment ' || n, '<p>Comment ' || n || '</p>',"
                 " CASE WHEN n %% 10 = 3 THEN 'pending' ELSE 'approved' END,"
-                " n %% 25 = 7, NULL, %s, NULL, 0, 0, 0 FROM seq",
+                " n %% 25 = 7, NULL, %s, NULL, 0, 0, 0, 0 FROM seq",
                 [n, first, readers, now],
             )
             # Likes and flags: 3k (or 13k) modulo n picks the comment, the quotient the reader,

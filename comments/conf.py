@@ -59,6 +59,16 @@ DEFAULTS = {
     # Without Redis: seconds between a stream process's looks for new events in the database
     # (one query per process and interval, however many streams are open).
     "COMMENTS_LIVE_POLL_INTERVAL": 0.15,
+    # Seconds a client is asked to wait (Retry-After of the 503) when the database is unreachable
+    # or read-only: about what a PostgreSQL restart or a fail-over takes.
+    "COMMENTS_OUTAGE_RETRY_AFTER": 30,
+    # Failed admin sign-ins allowed (attempts, window in seconds) per client address and per
+    # account name (comments.admin.login). allauth's defaults for the readers' sign-in
+    # (login_failed: 10/m/ip, 5/5m/key): staff can also sign in there, so a stricter admin
+    # door would not slow a guesser down, and a looser one would be the way in. The account
+    # limit is what stops a guesser using many addresses; it also lets anyone lock a name out
+    # for at most 5 minutes, the price allauth pays too.
+    "COMMENTS_ADMIN_LOGIN_LIMITS": {"ip": (10, 60), "account": (5, 300)},
 }
 
 THROTTLE_RATES = {"anon": "600/min", "user": "1200/min", "post_comment": "10/min", "flag": "30/min", "like": "120/min"}
@@ -136,6 +146,14 @@ def read_cache() -> bool:
 
 def live_poll_interval() -> float:
     return float(get("COMMENTS_LIVE_POLL_INTERVAL"))
+
+
+def admin_login_limits() -> dict[str, tuple[int, int]]:
+    return {**DEFAULTS["COMMENTS_ADMIN_LOGIN_LIMITS"], **(get("COMMENTS_ADMIN_LOGIN_LIMITS") or {})}
+
+
+def outage_retry_after() -> int:
+    return int(get("COMMENTS_OUTAGE_RETRY_AFTER"))
 
 
 def read_cache_ttl() -> int:

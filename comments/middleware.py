@@ -4,10 +4,16 @@ No inline script may run on a page that shows comments, so even HTML that slippe
 sanitizing could not execute. The admin and the API docs keep Django's and Swagger's own needs.
 """
 
+import json
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils.decorators import sync_and_async_middleware
+from django.utils.deprecation import MiddlewareMixin
 from whitenoise.middleware import WhiteNoiseMiddleware
+
+from comments import health, outages
 
 DEFAULT_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -74,3 +80,65 @@ class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
         if static_file is not None:
             return await sync_to_async(self.serve)(static_file, request)
         return await self.get_response(request)
+
+
+# --- Outages and health ------------------------------------------------------------------------
+
+
+class DatabaseOutageMiddleware(MiddlewareMixin):
+    """A view that fails because the database is unreachable or read-only answers 503 with
+    ``Retry-After`` (JSON under /api/ and /_allauth/, a short page elsewhere), not 500. Errors
+    raised outside views reach the 500 handler, which ``comments.api.exceptions.server_error``
+    turns into the same 503."""
+
+    def process_exception(self, request, exception):
+        if outages.is_database_outage(exception):
+            return outages.outage_response(request, exception)
+        return None
+
+
+HEALTH_PATHS = {"/healthz": health.liveness, "/readyz": health.readiness}
+
+
+def _health_response(result: dict) -> HttpResponse:
+    response = HttpResponse(json.dumps(result), content_type="application/json",
+                            status=200 if result["status"] == "ok" else 503)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@sync_and_async_middleware
+def HealthCheckMiddleware(get_response):  # noqa: N802 - a middleware factory
+    """``GET /healthz`` (liveness: the process answers, nothing else is touched) and ``GET /readyz``
+    (readiness: database, cache and live-event broker; see ``comments.health``), JSON, 200 or 503.
+
+    Listed first in MIDDLEWARE, it answers before SecurityMiddleware (so a load balancer probing
+    over plain HTTP is not redirected to HTTPS) and before anything reads the Host header (so a
+    probe by IP address needs no entry in ALLOWED_HOSTS). That is safe because these answers
+    build no URL from the Host header, set no cookie and say nothing beyond ok/fail per check.
+    Every other path goes on untouched.
+    """
+
+    def probe(request):
+        check = HEALTH_PATHS.get(request.path_info)
+        if check is None or request.method not in ("GET", "HEAD"):
+            return None
+        return check
+
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            check = probe(request)
+            if check is None:
+                return await get_response(request)
+            if check is health.liveness:
+                return _health_response(check())
+            return _health_response(await sync_to_async(check)())
+
+    else:
+
+        def middleware(request):
+            check = probe(request)
+            return get_response(request) if check is None else _health_response(check())
+
+    return middleware

@@ -149,6 +149,10 @@ class Comment(models.Model):
     like_count = models.PositiveIntegerField(default=0)
     reply_count = models.PositiveIntegerField(default=0, help_text="Visible direct replies.")
     open_flag_count = models.PositiveIntegerField(default=0)
+    # On a top-level comment: moves, in the same transaction, with every change to what the public
+    # sees of its thread (itself and every reply below). Cached renderings of one thread are keyed
+    # by it (``comments.fragments``), so a change rebuilds one thread, not the article's page.
+    thread_revision = models.PositiveIntegerField(default=0, editable=False)
 
     objects = CommentQuerySet.as_manager()
 

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 
 import orjson
 from django.db import connection
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from comments import conf, readers
@@ -34,6 +36,7 @@ AUTHOR_NAME, PROFILE_NAME = "author_name", "author__comments_profile__display_na
 ROW_FIELDS = (
     "id", "parent_id", "root_id", "in_reply_to_id", "depth", "author_id", PROFILE_NAME,
     "body_html", "created_at", "edited_at", "status", "is_deleted", "like_count", "reply_count",
+    "thread_revision",
 )
 APPROVED, PENDING = Comment.Status.APPROVED, Comment.Status.PENDING
 EDITABLE = {APPROVED, PENDING}
@@ -58,30 +61,57 @@ def timestamp(value: datetime | None) -> str | None:
     return value.isoformat()[:-6] + "Z"  # isoformat ends in "+00:00" once in UTC
 
 
-def _utc(value) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+# SQLite keeps a datetime as its UTC text, "2026-11-29 13:45:00.123456" (Django's adapter:
+# ``str()`` of the naive UTC value, so no fraction when it is zero, as ``isoformat`` does).
+_SQLITE_TIMES = {"created_at", "edited_at"}
 
 
-def _rows(queryset) -> list[dict]:
-    """``queryset.values(*ROW_FIELDS)``, without Django's per-value converters.
+def _sqlite_time(text: str | None) -> str | None:
+    """SQLite's stored text of a datetime in the API's form: "2026-11-29T13:45:00.123456Z"."""
+    return None if text is None else f"{text[:10]}T{text[11:]}Z"
 
-    A 1,000-comment thread spent more time in Django's per-value converters and the ``values()``
-    dict building than in the query. SQLite's driver gives naive UTC datetimes (Django's
-    converters registered with sqlite3) and 0 / 1; PostgreSQL's gives UTC datetimes and booleans.
+
+def fetch_rows(queryset, *, fields: tuple[str, ...] = ROW_FIELDS, extra: tuple[str, ...] = ()) -> list[dict]:
+    """The rows of ``queryset`` (comments, ordered and sliced as the caller likes), as
+    ``values(*fields, *extra)`` would give them but with the times as the API writes them
+    (``timestamp``) and without Django's per-value converters: one query.
+
+    A 1,000-comment thread spent more time in Django's converters (text to datetime, made aware,
+    then written back as text) and the ``values()`` dict building than in the query. On SQLite
+    the times are selected as the text the database holds and rewritten in place; PostgreSQL's
+    driver parses them in C, and ``timestamp`` writes them. ``is_deleted`` comes as 0 / 1 from
+    SQLite. Use ``row_time`` where a datetime is needed (sort keys, the edit window).
     """
-    sql, params = queryset.values_list(*ROW_FIELDS).query.sql_with_params()
+    names = fields + extra
+    times = [name for name in names if name in _SQLITE_TIMES]
+    sqlite = connection.vendor == "sqlite"
+    if sqlite:
+        queryset = queryset.annotate(**{f"_{name}_text": Cast(name, TextField()) for name in times})
+        selected = tuple(f"_{name}_text" if name in _SQLITE_TIMES else name for name in names)
+    else:
+        selected = names
+    sql, params = queryset.values_list(*selected).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = [dict(zip(ROW_FIELDS, row, strict=True)) for row in cursor.fetchall()]
-    if connection.vendor == "sqlite":  # Django's sqlite3 converters give naive UTC datetimes
-        for row in rows:
-            row["created_at"] = _utc(row["created_at"])
-            if row["edited_at"] is not None:
-                row["edited_at"] = _utc(row["edited_at"])
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    write = _sqlite_time if sqlite else timestamp
+    for row in rows:
+        for name in times:
+            if row[name] is not None:
+                row[name] = write(row[name])
+        if sqlite and "is_deleted" in row:
             row["is_deleted"] = bool(row["is_deleted"])
     return rows
+
+
+# What a page needs of a top-level comment to find its cached thread (``comments.fragments``):
+# its id, its thread's revision and its sort keys (``querysets.SORT_ORDERS``).
+HEAD_FIELDS = ("id", "thread_revision", "created_at", "like_count")
+
+
+def row_time(text: str) -> datetime:
+    """The aware datetime of a row's or a node's time (``timestamp``'s text)."""
+    return datetime.fromisoformat(text)
 
 
 def _named(rows: list[dict]) -> list[dict]:
@@ -114,15 +144,15 @@ def _node(row: dict, *, article_key: str, tombstone: bool, viewer_id: int | None
             "id": row["author_id"], "display_name": row[AUTHOR_NAME],
         },
         "body_html": "" if tombstone else row["body_html"],
-        "created_at": timestamp(row["created_at"]),
-        "edited_at": timestamp(row["edited_at"]),
+        "created_at": row["created_at"],
+        "edited_at": row["edited_at"],
         "status": "deleted" if tombstone else row["status"],
         "is_deleted": tombstone,
         "like_count": row["like_count"],
         "liked": row["id"] in liked,
         "reply_count": row["reply_count"],
         # A tombstone is out of its author's hands too: the API answers 404 for it.
-        "can_edit": own and row["status"] in EDITABLE and row["created_at"] > edit_cutoff,
+        "can_edit": own and row["status"] in EDITABLE and row_time(row["created_at"]) > edit_cutoff,
         "can_delete": own,
         "replies": [],
         # Set on the head of a cut subtree only (see ``build_threads``).
@@ -143,9 +173,8 @@ RepliesLink = Callable[[int, str], str]
 Path = tuple[tuple[datetime, int], ...]
 
 
-def _build(tops: Sequence[dict], descendants: Iterable[dict], *, article_key: str,
-           viewer) -> tuple[list[dict], dict[int, tuple[datetime, int]]]:
-    """The shown trees, and the (created_at, id) sort key of every node in them."""
+def _build(tops: Sequence[dict], descendants: Iterable[dict], *, article_key: str, viewer) -> list[dict]:
+    """The shown trees."""
     viewer_id = _viewer_id(viewer)
     children: dict[int, list[dict]] = defaultdict(list)
     descendants = list(descendants)
@@ -154,7 +183,6 @@ def _build(tops: Sequence[dict], descendants: Iterable[dict], *, article_key: st
         children[row["parent_id"]].append(row)
     liked = _liked_ids(viewer_id, [r["id"] for r in tops] + [r["id"] for r in descendants])
     edit_cutoff = timezone.now() - conf.edit_window()
-    keys: dict[int, tuple[datetime, int]] = {}
 
     def build(row: dict) -> dict | None:
         replies = [node for child in children.get(row["id"], ()) if (node := build(child)) is not None]
@@ -164,10 +192,9 @@ def _build(tops: Sequence[dict], descendants: Iterable[dict], *, article_key: st
         node = _node(row, article_key=article_key, tombstone=tombstone, viewer_id=viewer_id, liked=liked,
                      edit_cutoff=edit_cutoff)
         node["replies"] = replies
-        keys[row["id"]] = (row["created_at"], row["id"])
         return node
 
-    return [node for row in tops if (node := build(row)) is not None], keys
+    return [node for row in tops if (node := build(row)) is not None]
 
 
 def build_threads(tops: Sequence[dict], descendants: Iterable[dict], *, article_key: str, viewer,
@@ -182,19 +209,19 @@ def build_threads(tops: Sequence[dict], descendants: Iterable[dict], *, article_
     depth-first order (see ``cut_at``), and a cut top says how many are left and where they
     continue: ``more_replies = {"count": n, "next": replies_link(id, cursor)}``.
     """
-    nodes, keys = _build(tops, descendants, article_key=article_key, viewer=viewer)
+    nodes = _build(tops, descendants, article_key=article_key, viewer=viewer)
     if replies_shown is not None:
         for node in nodes:
-            _cut(node, replies_shown, keys, replies_link)
+            _cut(node, replies_shown, replies_link)
     return nodes
 
 
-def _flat(nodes: Iterable[dict], keys: dict, path: Path = ()) -> Iterable[tuple[dict, Path]]:
+def _flat(nodes: Iterable[dict], path: Path = ()) -> Iterable[tuple[dict, Path]]:
     """Every node below, depth first, with its path."""
     for node in nodes:
-        here = (*path, keys[node["id"]])
+        here = (*path, _key_of(node))
         yield node, here
-        yield from _flat(node["replies"], keys, here)
+        yield from _flat(node["replies"], here)
 
 
 def cut_at(tombstones: Sequence[bool], start: int, limit: int) -> int:
@@ -218,10 +245,10 @@ def _size(nodes: list[dict]) -> int:
     return len(nodes) + sum(_size(node["replies"]) for node in nodes if node["replies"])
 
 
-def _cut(head: dict, limit: int, keys: dict, link: RepliesLink | None) -> None:
+def _cut(head: dict, limit: int, link: RepliesLink | None) -> None:
     if _size(head["replies"]) <= limit:  # most threads: no paths to build
         return
-    flat = list(_flat(head["replies"], keys))
+    flat = list(_flat(head["replies"]))
     end = cut_at([node["is_deleted"] for node, _ in flat], 0, limit)
     kept = {node["id"] for node, _ in flat[:end]}
     for node in [head, *(node for node, _ in flat[:end])]:
@@ -262,7 +289,7 @@ def descendant_rows(root_ids: Sequence[int]) -> list[dict]:
     """Every comment below these top-level comments, oldest first: one query on the ``root`` index."""
     if not root_ids:
         return []
-    return _rows(Comment.objects.filter(root_id__in=root_ids).order_by("created_at", "id"))
+    return fetch_rows(Comment.objects.filter(root_id__in=root_ids).order_by("created_at", "id"))
 
 
 def threads(tops: Sequence[dict], *, article_key: str, viewer, replies_shown: int | None = None,
@@ -274,15 +301,15 @@ def threads(tops: Sequence[dict], *, article_key: str, viewer, replies_shown: in
                          replies_shown=replies_shown, replies_link=replies_link)
 
 
-def _subtree(comment_id: int, *, viewer) -> tuple[dict, dict] | None:
-    """The comment's shown tree (uncut) and its sort keys: two queries, see ``comment``."""
-    head = Comment.objects.filter(pk=comment_id).values(*ROW_FIELDS, "article__key").first()
-    if head is None:
+def _subtree(comment_id: int, *, viewer) -> dict | None:
+    """The comment's shown tree (uncut): two queries, see ``comment``."""
+    heads = fetch_rows(Comment.objects.filter(pk=comment_id), extra=("article__key",))
+    if not heads:
         return None
-    thread_root = head["root_id"] or head["id"]
-    rows = [row for row in descendant_rows([thread_root]) if row["id"] != head["id"]]
-    nodes, keys = _build([head], rows, article_key=head["article__key"], viewer=viewer)
-    return (nodes[0], keys) if nodes else None
+    head = heads[0]
+    rows = [row for row in descendant_rows([head["root_id"] or head["id"]]) if row["id"] != head["id"]]
+    nodes = _build([head], rows, article_key=head["article__key"], viewer=viewer)
+    return nodes[0] if nodes else None
 
 
 def comment(comment_id: int, *, viewer, replies_shown: int | None = None,
@@ -292,12 +319,9 @@ def comment(comment_id: int, *, viewer, replies_shown: int | None = None,
     The subtree is cut after ``replies_shown`` nodes as in ``build_threads``. Two queries: the
     comment's thread (all of it, through the ``root`` index), the viewer's likes.
     """
-    built = _subtree(comment_id, viewer=viewer)
-    if built is None:
-        return None
-    node, keys = built
-    if replies_shown is not None:
-        _cut(node, replies_shown, keys, replies_link)
+    node = _subtree(comment_id, viewer=viewer)
+    if node is not None and replies_shown is not None:
+        _cut(node, replies_shown, replies_link)
     return node
 
 
@@ -314,11 +338,10 @@ def replies(comment_id: int, *, viewer, after: Path | None, limit: int) -> dict 
     that follows it in thread order, whether or not the node it names is still there. Costs the
     queries of ``comment``.
     """
-    built = _subtree(comment_id, viewer=viewer)
-    if built is None:
+    head = _subtree(comment_id, viewer=viewer)
+    if head is None:
         return None
-    head, keys = built
-    flat = list(_flat(head["replies"], keys))
+    flat = list(_flat(head["replies"]))
     start = 0 if after is None else next((i for i, (_, path) in enumerate(flat) if path > after), len(flat))
     end = cut_at([node["is_deleted"] for node, _ in flat], start, limit)
     results: list[dict] = []
@@ -337,7 +360,7 @@ def replies(comment_id: int, *, viewer, after: Path | None, limit: int) -> dict 
 def public_comment(comment_id: int, *, article_key: str) -> dict | None:
     """One visible comment as anonymous readers see it, without its replies (``replies`` is
     empty): what live events carry. None if it is not visible. One query."""
-    rows = _rows(Comment.objects.filter(pk=comment_id))
+    rows = fetch_rows(Comment.objects.filter(pk=comment_id))
     if not rows or not _visible_to(rows[0], None):
         return None
     _named(rows)
@@ -348,6 +371,7 @@ def public_comment(comment_id: int, *, article_key: str) -> dict | None:
 def _instance_row(instance: Comment, author_name: str) -> dict:
     row = {name: getattr(instance, name) for name in ROW_FIELDS if "__" not in name}
     row[AUTHOR_NAME] = author_name
+    row["created_at"], row["edited_at"] = timestamp(instance.created_at), timestamp(instance.edited_at)
     return row
 
 
@@ -380,12 +404,13 @@ def pending_rows(viewer, *, article_key: str) -> list[dict]:
     viewer_id = _viewer_id(viewer)
     if viewer_id is None:
         return []
-    return _rows(Comment.objects.filter(author_id=viewer_id, status=PENDING, is_deleted=False,
+    return fetch_rows(Comment.objects.filter(author_id=viewer_id, status=PENDING, is_deleted=False,
                                         article__key=article_key).order_by("created_at", "id"))
 
 
 def _key_of(node: dict) -> tuple[datetime, int]:
-    return datetime.fromisoformat(node["created_at"]), node["id"]
+    """A node's (or a row's) sort key among its siblings: oldest first."""
+    return row_time(node["created_at"]), node["id"]
 
 
 def add_pending(nodes: list[dict], rows: list[dict], *, article_key: str, viewer,
@@ -427,7 +452,7 @@ def add_pending(nodes: list[dict], rows: list[dict], *, article_key: str, viewer
             return False
         node = _node(row, article_key=article_key, tombstone=False, viewer_id=viewer_id, liked=set(),
                      edit_cutoff=edit_cutoff)
-        key = (row["created_at"], row["id"])
+        key = _key_of(row)
         replies = parent["replies"]
         replies.insert(next((i for i, reply in enumerate(replies) if _key_of(reply) > key), len(replies)), node)
         head = heads[parent["id"]]
@@ -443,8 +468,7 @@ def _recut(head: dict, added: dict, limit: int | None, link: RepliesLink | None)
     nodes past the old cut."""
     if limit is None:
         return False
-    keys = {node["id"]: _key_of(node) for node in _walk(head["replies"])}
-    flat = list(_flat(head["replies"], keys))
+    flat = list(_flat(head["replies"]))
     if len(flat) != limit + 1:  # the old cut was moved back by the tombstone rule
         return False
     if flat[-1][0] is added:  # it falls past the cut: one more left for later
@@ -495,5 +519,5 @@ def overlay_viewer(nodes: list[dict], *, viewer) -> list[dict]:
         if author is not None and author["id"] == viewer_id:
             node["can_delete"] = True
             node["can_edit"] = (node["status"] in EDITABLE
-                                and datetime.fromisoformat(node["created_at"]) > edit_cutoff)
+                                and row_time(node["created_at"]) > edit_cutoff)
     return nodes

@@ -10,6 +10,9 @@ are published only after the transaction commits (``transaction.on_commit``).
 
 from __future__ import annotations
 
+import functools
+import random
+import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -17,8 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Max, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from comments import conf, live, moderation, payloads, versions
@@ -82,39 +86,87 @@ def check_can_comment(*, reader: Reader, article: Article) -> None:
         raise CommentsClosed("Comments are closed on this article.")
 
 
-# --- Counters and events ------------------------------------------------------------------------
+# --- Transactions, counters and events -------------------------------------------------------
+
+_LOCK_ORDER = """
+Every write locks rows in one order, so that two writers never wait on each other in opposite
+orders (on PostgreSQL that is a deadlock, and one of them fails): along the thread from the
+comment it changes up through its parent to its top-level comment (whose ``thread_revision``
+it moves), and the article last. Posting a reply locks the parent first, the same way up.
+Explicit row locks are ``FOR NO KEY UPDATE`` (``select_for_update(no_key=True)``): the
+foreign-key checks of other transactions (``KEY SHARE`` on a parent, the root, the article,
+taken at their commit) never wait on them, as they would on ``FOR UPDATE`` (issue 16: replies
+to a comment and to its parent at once deadlocked 40 % of the time).
+"""
+
+# PostgreSQL's codes for a transaction that lost to another one and may simply run again.
+_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+ATTEMPTS = 3
 
 
-def _apply_visibility_change(comment: Comment, *, was_visible: bool) -> None:
-    """Move the counters if ``comment`` became (in)visible: ``_count`` does, and publishes.
+def _atomic_retrying(function):
+    """``transaction.atomic``, run again (up to ``ATTEMPTS`` in all) when PostgreSQL aborts it
+    as a deadlock's victim or for a serialization failure. Only a transaction of its own is
+    retried: inside a caller's transaction the error goes up, as the whole must run again.
+
+    The lock order above makes deadlocks between our own writes impossible; this covers what it
+    cannot rule out (another program's locks, lock escalation on foreign keys, a DBA's session).
+    """
+    atomic = transaction.atomic(function)
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        if connection.in_atomic_block:
+            return atomic(*args, **kwargs)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return atomic(*args, **kwargs)
+            except OperationalError as error:
+                cause = error.__cause__
+                code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+                if code not in _RETRYABLE or attempt == ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.005, 0.02) * attempt)  # seconds: let the winner finish
+
+    return run
+
+
+def _apply_visibility_change(comment: Comment, *, was_visible: bool, new: bool = False) -> None:
+    """Move the counters if ``comment`` became (in)visible (``_count`` does, and publishes), and
+    its thread's ``thread_revision`` whenever the public sees a change (``new``: a comment just
+    posted, which as a top-level comment has no cached thread yet).
 
     Every write to a comment passes here, so the cached pages of its thread move on commit.
-    Lock order, the same in every write: the comment, then its parent, then the article. Posting
-    a reply locks the parent first too, so two writers in one thread never wait on each other
-    in opposite orders (a deadlock on PostgreSQL).
+    Lock order, the same in every write (``_LOCK_ORDER``): up the thread, then the article.
     """
     now_visible = comment.is_visible
     article_key = comment.article.key
     versions.bump_on_commit([article_key], counts=was_visible != now_visible)
     if was_visible == now_visible:
+        if now_visible:  # an edit the public sees
+            _thread_changed(comment.root_id or comment.pk)
         return
     # The event's form of the comment is built now, from the row as this transaction leaves it.
     data = payloads.public_node(comment, article_key=article_key) if now_visible else None
-    _count(comment, delta=1 if now_visible else -1, article_key=article_key, data=data)
+    _count(comment, delta=1 if now_visible else -1, article_key=article_key, data=data,
+           thread=not (new and comment.root_id is None))
 
 
 def _count(comment: Comment, *, delta: int, article_key: str, data: dict | None = None,
-           row_deleted: bool = False) -> None:
+           row_deleted: bool = False, thread: bool = True) -> None:
     """The one place the visible-comment counters move: +1 when ``comment`` enters the count
     (posted visible, approved, restored), -1 when it leaves (deleted, rejected, hidden, or its
-    row deleted with its reader or article). Moves ``Article.comment_count`` and the parent's
-    ``reply_count`` with one ``F()`` UPDATE each, in the caller's transaction (so concurrent
+    row deleted with its reader or article). Moves the parent's ``reply_count``, the thread's
+    ``thread_revision`` (unless not ``thread``) and ``Article.comment_count``, in that order
+    (``_LOCK_ORDER``), with one ``F()`` UPDATE each in the caller's transaction (so concurrent
     writers never lose a change), and publishes the ``comment`` or ``remove`` event with the
     new ``count`` after the commit (``live.visibility_changed``). Removals of deleted rows
     (``row_deleted``) are published per article and transaction instead (``_Removals``).
     """
     if comment.parent_id:
         Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") + delta)
+    if thread:
+        _thread_changed(comment.root_id or comment.pk)
     Article.objects.filter(pk=comment.article_id).update(comment_count=F("comment_count") + delta)
     article_id, comment_id = comment.article_id, comment.pk
     if row_deleted:
@@ -125,6 +177,18 @@ def _count(comment: Comment, *, delta: int, article_key: str, data: dict | None 
     ))
 
 
+def _thread_changed(root_id: int) -> None:
+    """What the public sees of this top-level comment's thread changed: move its
+    ``thread_revision`` in the caller's transaction, so its cached rendering is never served again."""
+    Comment.objects.filter(pk=root_id).update(thread_revision=F("thread_revision") + 1)
+
+
+def _threads_changed(comments: QuerySet) -> None:
+    """``_thread_changed`` for the threads of all these comments: one UPDATE."""
+    roots = comments.order_by().values(top=Coalesce("root_id", "id"))
+    Comment.objects.filter(pk__in=Subquery(roots)).update(thread_revision=F("thread_revision") + 1)
+
+
 def uncount_removed_comment(comment: Comment) -> None:
     """A comment's row was deleted (a cascade from a reader, an article or a parent comment):
     if it was visible, take it out of the counts (``_count``) and publish its removal.
@@ -133,6 +197,8 @@ def uncount_removed_comment(comment: Comment) -> None:
     when an administrator deletes accounts or articles outright.
     """
     if not comment.is_visible:
+        if comment.root_id is not None:
+            _thread_changed(comment.root_id)  # its tombstone may go with it
         return
     key = Article.objects.filter(pk=comment.article_id).values_list("key", flat=True).first()
     if key is None:
@@ -191,7 +257,7 @@ def _log(action: str, *, actor=None, comment: Comment | None = None, reader=None
 
 def _locked(comment: Comment) -> Comment:
     """Re-read ``comment`` with its row (only its row: ``of=self``) locked for the transaction."""
-    return (Comment.objects.select_for_update(of=("self",))
+    return (Comment.objects.select_for_update(of=("self",), no_key=True)
             .select_related("article", "author__comments_profile").get(pk=comment.pk))
 
 
@@ -228,7 +294,7 @@ def _placement(*, article: Article, parent: Comment | None) -> _Placement:
     return _Placement(parent, root, parent, parent.depth + 1)
 
 
-@transaction.atomic
+@_atomic_retrying
 def post_comment(*, article: Article, author: Reader, body, parent: Comment | int | None = None) -> Comment:
     """Post a comment or a reply (``parent``: the comment or its id); approved at once unless a
     moderation rule holds it.
@@ -241,7 +307,7 @@ def post_comment(*, article: Article, author: Reader, body, parent: Comment | in
     reader_profile(author)  # from their first comment on, a reader is in the admin's list of readers
     if parent is not None:
         parent_id = parent if isinstance(parent, int) else parent.pk
-        parent = Comment.objects.select_for_update().filter(pk=parent_id).first()
+        parent = Comment.objects.select_for_update(no_key=True).filter(pk=parent_id).first()
         if parent is None:
             raise _parent_unavailable()
     place = _placement(article=article, parent=parent)
@@ -264,11 +330,11 @@ def post_comment(*, article: Article, author: Reader, body, parent: Comment | in
     )
     if decision.status == Status.PENDING:
         _log(Action.HOLD, comment=comment, status_after=Status.PENDING, reason=decision.reason)
-    _apply_visibility_change(comment, was_visible=False)
+    _apply_visibility_change(comment, was_visible=False, new=True)
     return comment
 
 
-@transaction.atomic
+@_atomic_retrying
 def edit_comment(*, comment: Comment, editor: Reader, body, now: datetime | None = None) -> Comment:
     """Replace the body of the editor's own comment within the edit window; sets ``edited_at``.
 
@@ -309,7 +375,7 @@ def edit_comment(*, comment: Comment, editor: Reader, body, now: datetime | None
     return comment
 
 
-@transaction.atomic
+@_atomic_retrying
 def delete_comment(*, comment: Comment, actor: Reader) -> Comment:
     """Soft-delete the actor's own comment. It stays as a tombstone while visible replies remain.
 
@@ -355,7 +421,7 @@ def _transition(comment: Comment, *, status: str, actor, action: str, reason: st
     return comment
 
 
-@transaction.atomic
+@_atomic_retrying
 def moderate_comment(*, comment: Comment, moderator: Reader, status: str, reason: str = "") -> Comment:
     """Set a comment's moderation status; resolves its open flags and logs the action.
 
@@ -381,7 +447,7 @@ def mark_spam(*, comment: Comment, moderator: Reader, reason: str = "") -> Comme
     return moderate_comment(comment=comment, moderator=moderator, status=Status.SPAM, reason=reason)
 
 
-@transaction.atomic
+@_atomic_retrying
 def flag_comment(*, comment: Comment, reader: Reader, reason: str, note: str = "") -> tuple[Flag, bool]:
     """Record the reader's report (one per reader per comment); returns (flag, created).
 
@@ -415,6 +481,7 @@ def flag_comment(*, comment: Comment, reader: Reader, reason: str, note: str = "
 
 def _likes_changed(comment_id: int) -> None:
     """A like count is in every public page of the thread: move them on commit."""
+    _threads_changed(Comment.objects.filter(pk=comment_id))
     key = Article.objects.filter(comments__pk=comment_id).values_list("key", flat=True).first()
     if key is not None:
         versions.bump_on_commit([key])
@@ -426,17 +493,22 @@ def like_comment(*, comment: Comment, reader: Reader) -> Comment:
     if not comment.is_visible:
         raise InvalidComment("Only visible comments can be liked.", fields={"comment": ["Not a visible comment."]})
     try:
-        with transaction.atomic():
-            Like.objects.create(comment=comment, reader=reader)
-            Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
-            versions.bump_on_commit([comment.article.key])
+        _add_like(comment, reader)
     except IntegrityError:
         pass  # Already liked: the unique constraint is the guard, also against a racing twin.
     comment.refresh_from_db(fields=["like_count"])
     return comment
 
 
-@transaction.atomic
+@_atomic_retrying
+def _add_like(comment: Comment, reader: Reader) -> None:
+    Like.objects.create(comment=comment, reader=reader)
+    Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
+    _thread_changed(comment.root_id or comment.pk)
+    versions.bump_on_commit([comment.article.key])
+
+
+@_atomic_retrying
 def unlike_comment(*, comment: Comment, reader: Reader) -> Comment:
     """Take back a like; unliking what was not liked changes nothing."""
     if reader is None or not reader.is_authenticated:
@@ -444,6 +516,7 @@ def unlike_comment(*, comment: Comment, reader: Reader) -> Comment:
     removed, _ = Like.objects.filter(comment=comment, reader=reader).delete()
     if removed:
         Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") - 1)
+        _thread_changed(comment.root_id or comment.pk)
         versions.bump_on_commit([comment.article.key])
     comment.refresh_from_db(fields=["like_count"])
     return comment
@@ -475,9 +548,8 @@ def hide_reader_comments(*, reader: Reader, moderator: Reader, reason: str = "")
     Comments the reader already deleted are left as they are: nobody sees them anyway.
     """
     hidden = 0
-    for comment in Comment.objects.select_for_update(of=("self",)).select_related("article", "author").filter(
-        author=reader, status__in=[Status.APPROVED, Status.PENDING], is_deleted=False
-    ):
+    hidden_now = Comment.objects.select_for_update(of=("self",), no_key=True).select_related("article", "author")
+    for comment in hidden_now.filter(author=reader, status__in=[Status.APPROVED, Status.PENDING], is_deleted=False):
         _transition(comment, status=Status.REJECTED, actor=moderator, action=Action.HIDE_BY_BAN, reason=reason)
         hidden += 1
     return hidden
@@ -535,6 +607,7 @@ def set_reader_display_name(*, reader: Reader, display_name: str) -> ReaderProfi
     profile = reader_profile(reader)
     profile.display_name = normalize_text(display_name)[:50]
     profile.save(update_fields=["display_name"])
+    _threads_changed(Comment.objects.filter(author=reader))
     versions.bump_on_commit(Article.objects.filter(comments__author=reader).values_list("key", flat=True).distinct())
     return profile
 
@@ -757,6 +830,8 @@ def recount_comments(*, batch_size: int = 10_000, progress: Progress | None = No
 
 def _repaired_threads(article_keys: set[str], *, comment_ids: list[int], counts: bool) -> None:
     """Repaired counters are shown in threads and counts: move the versions of what changed."""
+    if comment_ids:
+        _threads_changed(Comment.objects.filter(pk__in=comment_ids))
     article_keys |= set(Article.objects.filter(comments__pk__in=comment_ids).values_list("key", flat=True))
     if article_keys or counts:
         versions.bump(article_keys, counts=counts)

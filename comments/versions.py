@@ -18,6 +18,7 @@ answers therefore also expire (``COMMENTS_READ_CACHE_TTL``) so that the stalenes
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import time
@@ -25,6 +26,8 @@ from collections.abc import Iterable
 
 from django.core.cache import cache
 from django.db import transaction
+
+from comments import conf
 
 COUNTS = "comments:v:counts"
 _sequence = itertools.count()
@@ -90,3 +93,29 @@ def bump_on_commit(article_keys: Iterable[str], *, counts: bool = False) -> None
     keys = list(article_keys)
     bump(keys, counts=counts)
     transaction.on_commit(lambda: bump(keys, counts=counts))
+
+
+class RecentAnswers:
+    """Answers a process served lately (a page's ETag and bytes, a thread's bytes), beside the
+    shared cache: a hit skips a round trip to it (and copying a large page out of Redis). A key
+    must name content that never changes (it holds a version read from the shared cache on
+    every request, or a thread's revision read from the database), so a kept answer is never
+    served after a change; entries also expire after ``COMMENTS_READ_CACHE_TTL``. Oldest out
+    first past ``size``."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: dict[str, tuple[float, object]] = {}
+
+    def get(self, key: str):
+        deadline, answer = self._entries.get(key, (0.0, None))
+        return answer if deadline > time.monotonic() else None
+
+    def put(self, key: str, answer) -> None:
+        self._entries[key] = (time.monotonic() + conf.read_cache_ttl(), answer)
+        while len(self._entries) > self.size:
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):  # another thread evicted it
+                del self._entries[next(iter(self._entries))]
+
+    def clear(self) -> None:
+        self._entries.clear()

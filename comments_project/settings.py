@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer load balancers over plain HTTP, by IP (see the middleware).
+    "comments.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "comments.middleware.AsyncWhiteNoiseMiddleware",  # WhiteNoise without a thread hop under ASGI
     "corsheaders.middleware.CorsMiddleware",
@@ -86,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "comments.middleware.ContentSecurityPolicyMiddleware",
+    # A view failing on an unreachable or read-only database answers 503 + Retry-After, not 500.
+    "comments.middleware.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "comments_project.urls"
@@ -340,8 +344,8 @@ SPECTACULAR_SETTINGS = {
         "**Signing in.** Use the *sign-in* operations below (allauth headless). With `client` = `app`, "
         "`signup` or `login` answers `meta.session_token`: press **Authorize** and paste it as "
         "`sessionToken` (header `X-Session-Token`). With `client` = `browser` the session cookie "
-        "signs you in on this page too (CSRF is sent for you). The CMS uses a staff token: "
-        "`Authorization: Token <key>`.\n\n"
+        "signs you in on this page too (CSRF is sent for you). The CMS sends the DRF token of an "
+        "account in the **CMS** group (article permissions only): `Authorization: Token <key>`.\n\n"
         "**Errors.** Every 4xx is `{detail, code}`, plus `fields` on validation errors. "
         "Throttled requests get 429 with `Retry-After`."
     ),

@@ -50,10 +50,12 @@ def set_server_password(reader: Reader, password: str = "correct horse battery")
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Throttle counters, cached banned words and pages must not leak between tests."""
+    from comments import fragments
     from comments.api import thread_pages
 
     cache.clear()
     thread_pages.recent_pages.clear()
+    fragments.recent_threads.clear()  # ids come back after a test's rollback
     yield
     cache.clear()
 
@@ -124,6 +126,23 @@ def desk_moderator(make_reader):
     member = make_reader("Mira the moderator", is_staff=True)
     member.groups.add(Group.objects.get(name="Moderators"))
     return member
+
+
+@pytest.fixture
+def cms_account(db):
+    """The newsroom's CMS: an account (not staff) whose only powers come from the "CMS" group of
+    migration 0003, with no password, as the README tells a site to make it."""
+    account = Reader.objects.create_user(username="cms", email="cms@example.com")
+    account.groups.add(Group.objects.get(name="CMS"))
+    return account
+
+
+@pytest.fixture
+def cms_token(cms_account):
+    """``Authorization`` header value of the CMS account's DRF token."""
+    from rest_framework.authtoken.models import Token
+
+    return f"Token {Token.objects.create(user=cms_account).key}"
 
 
 @pytest.fixture

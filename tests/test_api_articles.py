@@ -1,7 +1,7 @@
-"""The articles rows of API.md: anyone reads an article; the CMS's staff token upserts it."""
+"""The articles rows of API.md: anyone reads an article; only an account with the article
+permissions (the CMS group, superusers) upserts it."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from comments.models import Article
@@ -10,10 +10,10 @@ ARTICLE_FIELDS = {"key", "title", "url", "published_at", "comments_open", "comme
 
 
 @pytest.fixture
-def cms(moderator):
-    """The CMS: a client sending the staff account's DRF token, as the real CMS does."""
+def cms(cms_token):
+    """The CMS: a client sending the CMS account's DRF token, as the real CMS does."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=moderator).key}")
+    client.credentials(HTTP_AUTHORIZATION=cms_token)
     return client
 
 
@@ -70,12 +70,59 @@ def test_cms_bad_input_is_400(cms, payload, field):
     assert field in response.json()["fields"]
 
 
-@pytest.mark.parametrize(("role", "expected"), [("anonymous", 401), ("reader", 403), ("banned", 403)])
-def test_only_staff_may_upsert(api_client, reader, banned_reader, role, expected):
-    client = api_client({"anonymous": None, "reader": reader, "banned": banned_reader}[role])
-    response = client.put("/api/v1/articles/k3/", {"title": "t", "url": ""}, format="json")
-    assert response.status_code == expected
-    assert not Article.objects.filter(key="k3").exists()
+@pytest.fixture
+def role_account(db, reader, banned_reader, moderator, desk_moderator, cms_account):
+    """``role_account(role)``: the account of a role on the article matrix (None: anonymous)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    def account(role: str):
+        if role == "superuser":
+            return get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+        if role == "staff with add only":
+            staff = get_user_model().objects.create_user("adder", is_staff=True)
+            staff.user_permissions.add(Permission.objects.get(codename="add_article"))
+            return staff
+        return {"anonymous": None, "reader": reader, "banned": banned_reader, "staff": moderator,
+                "moderator": desk_moderator, "cms": cms_account}[role]
+
+    return account
+
+
+# Who may create (201) and change (200) an article: the model permissions decide, never being
+# staff. Anonymous callers are asked to sign in (401); everyone else without them gets 403.
+ROLES = [
+    ("anonymous", 401, 401),
+    ("reader", 403, 403),
+    ("banned", 403, 403),
+    ("staff", 403, 403),  # staff status and no permission at all
+    ("moderator", 403, 403),  # the Moderators group: view and moderate articles, never change them
+    ("staff with add only", 201, 403),
+    ("cms", 201, 200),
+    ("superuser", 201, 200),
+]
+
+
+@pytest.mark.parametrize(("role", "create", "change"), ROLES)
+def test_only_accounts_with_the_article_permissions_may_upsert(api_client, make_article, role_account, role,
+                                                               create, change):
+    client = api_client(role_account(role))
+    response = client.put("/api/v1/articles/new-one/", {"title": "Created", "url": ""}, format="json")
+    assert response.status_code == create
+    assert Article.objects.filter(key="new-one").exists() == (create == 201)
+    make_article("old-one", title="Untouched")
+    response = client.put("/api/v1/articles/old-one/", {"title": "Changed", "url": ""}, format="json")
+    assert response.status_code == change
+    assert Article.objects.get(key="old-one").title == ("Changed" if change == 200 else "Untouched")
+    if change in (401, 403):
+        assert response.json()["code"] in {"not_authenticated", "permission_denied"}
+
+
+def test_the_cms_group_holds_exactly_the_article_permissions(db):
+    from django.contrib.auth.models import Group
+
+    codenames = set(Group.objects.get(name="CMS").permissions.values_list("codename", flat=True))
+    assert codenames == {"add_article", "change_article", "view_article"}
 
 
 def test_bad_token_is_401(api_client, db):

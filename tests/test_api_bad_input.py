@@ -9,7 +9,6 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from comments.models import Comment
@@ -37,14 +36,14 @@ def generous_rates(settings):
 
 
 @pytest.fixture
-def endpoints(article, post, other_reader, moderator):
+def endpoints(article, post, other_reader, cms_token):
     """(method, url, client) for every write endpoint, each with a caller allowed to use it."""
     comment = post(article, "target", author=other_reader)
     own = post(article, "mine")
     reader_client = APIClient()
     reader_client.force_authenticate(own.author)
     staff = APIClient()
-    staff.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=moderator).key}")
+    staff.credentials(HTTP_AUTHORIZATION=cms_token)
     return [
         ("post", f"/api/v1/articles/{article.key}/comments/", reader_client),
         ("patch", f"/api/v1/comments/{own.pk}/", reader_client),

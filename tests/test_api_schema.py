@@ -11,7 +11,6 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.urls import Resolver404, resolve
 from drf_spectacular.validation import validate_schema
-from rest_framework.authtoken.models import Token
 
 from comments import services
 from tests.conftest import require
@@ -118,11 +117,11 @@ class Conformance:
 
 
 def test_real_responses_match_the_schema(schema, api_client, article, post, reader, other_reader, moderator,
-                                         banned_reader, settings):
+                                         banned_reader, cms_token, settings):
     c = Conformance(schema)
     anonymous, author, other = api_client(), api_client(reader), api_client(other_reader)
     cms = api_client()
-    cms.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=moderator).key}")
+    cms.credentials(HTTP_AUTHORIZATION=cms_token)
     art, thread = "/api/v1/articles/{key}/", "/api/v1/articles/{key}/comments/"
     one, flag, like = "/api/v1/comments/{id}/", "/api/v1/comments/{id}/flag/", "/api/v1/comments/{id}/like/"
     root = post(article, "root")

@@ -211,7 +211,7 @@ def test_the_payload_is_what_the_schema_serializer_describes(article, reader, ot
     for viewer in (None, reader, other_reader):
         with timezone.override(UTC):  # as the API renders it (ApiView)
             expected = CommentSerializer(selectors.article_thread(article, viewer=viewer), many=True).data
-        roots = (selectors.shown_roots(article, viewer=viewer).values(*payloads.ROW_FIELDS))
+        roots = payloads.fetch_rows(selectors.shown_roots(article, viewer=viewer))
         assert payloads.threads(roots, article_key=article.key, viewer=viewer) == [dict(n) for n in
                                                                                    _plain(expected)]
 

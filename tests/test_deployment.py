@@ -204,6 +204,20 @@ def test_the_api_answers_json_through_nginx(deployment):
     assert missing.headers["content-type"].startswith("application/json")
 
 
+def test_load_balancer_probes_by_ip_answer_through_nginx(deployment):
+    """A probe naming a host the site does not serve (its IP address) still gets its answers."""
+    with deployment.client() as client:
+        alive = client.get("/healthz", headers={"Host": "10.9.8.7"})
+        ready = client.get("/readyz", headers={"Host": "10.9.8.7"})
+        page = client.get("/", headers={"Host": "10.9.8.7"})
+
+    assert (alive.status_code, alive.json()) == (200, {"status": "ok"}), deployment.output()
+    assert ready.status_code == 200, ready.text
+    assert {name: check["status"] for name, check in ready.json()["checks"].items()} == {
+        "database": "ok", "cache": "ok", "broker": "ok"}
+    assert page.status_code == 400  # everything else still checks the host
+
+
 def test_a_counts_request_of_100_long_keys_passes_the_web_server(deployment):
     """gunicorn's default request line (4 KB) refused a list page's counts with an HTML 414."""
     keys = [f"k{n:02d}-" + "x" * 60 for n in range(100)]  # a 7 KB request line

@@ -1,5 +1,7 @@
 """One place where errors become HTTP: every 4xx under /api/ is ``{detail, code, fields?}``."""
 
+import sys
+
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from django.views import defaults
@@ -8,6 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from comments import outages
 from comments.exceptions import CommentsError
 
 
@@ -93,7 +96,16 @@ def _json_under_api(default_view, status_code: int, detail: str, code: str):
 bad_request = _json_under_api(defaults.bad_request, 400, "Bad request.", "bad_request")
 permission_denied = _json_under_api(defaults.permission_denied, 403, "Permission denied.", "permission_denied")
 page_not_found = _json_under_api(defaults.page_not_found, 404, "Not found.", "not_found")
-server_error = _json_under_api(defaults.server_error, 500, "Server error.", "server_error")
+_server_error = _json_under_api(defaults.server_error, 500, "Server error.", "server_error")
+
+
+def server_error(request, *args, **kwargs):
+    """The 500 handler: an unreachable or read-only database is an outage (503, ``Retry-After``),
+    wherever it was raised (a middleware saving the session, say); anything else is a 500."""
+    error = sys.exc_info()[1]
+    if outages.is_database_outage(error):
+        return outages.outage_response(request, error)
+    return _server_error(request, *args, **kwargs)
 
 
 @csrf_exempt

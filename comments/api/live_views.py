@@ -22,7 +22,7 @@ from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from comments import conf, live, versions
-from comments.api.conditional import RecentAnswers, bytes_response
+from comments.api.conditional import bytes_response
 from comments.models import ARTICLE_KEY_PATTERN, Article
 
 MAX_KEYS = 100  # keys per counts request and per counts stream
@@ -104,7 +104,7 @@ def _visible_counts(keys: list[str]) -> dict[str, int]:
 
 
 # Answers a process keeps beside the shared cache: about 1 KiB each for 50 keys.
-recent_answers = RecentAnswers(size=256)
+recent_answers = versions.RecentAnswers(size=256)
 
 
 def _counts_answer(keys: list[str]) -> tuple[str, bytes]:

@@ -9,10 +9,11 @@ while a reader pages may move across the page boundary: the order itself moved.)
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.utils.urls import replace_query_param
@@ -99,21 +100,26 @@ class Page:
     previous: str | None
 
 
-def paginate(queryset, *, request, sort: str, page_size: int, cursor: str | None) -> Page:
-    """One page of ``queryset`` (top-level comments) in ``sort`` order, with its neighbours' URLs."""
+def paginate(queryset, *, request, sort: str, page_size: int, cursor: str | None,
+             fetch: Callable[[QuerySet], list] = list) -> Page:
+    """One page of ``queryset`` (top-level comments) in ``sort`` order, with its neighbours' URLs.
+
+    ``fetch`` runs the page's one query (``payloads.fetch_rows`` for rows without Django's
+    converters); items are model instances or dicts with the sort fields.
+    """
     keys = SORT_KEYS[sort]
     current = Cursor.decode(cursor, sort=sort) if cursor else None
     if current is None or current.forward:
         rows = queryset.order_by(*keys)
         if current is not None:
             rows = rows.filter(_after_q(keys, current.position, forward=True))
-        items = list(rows[: page_size + 1])
+        items = fetch(rows[: page_size + 1])
         has_next, has_previous = len(items) > page_size, current is not None
         items = items[:page_size]
     else:
         reversed_keys = tuple(k[1:] if k.startswith("-") else f"-{k}" for k in keys)
         rows = queryset.order_by(*reversed_keys).filter(_after_q(keys, current.position, forward=False))
-        items = list(rows[: page_size + 1])
+        items = fetch(rows[: page_size + 1])
         has_next, has_previous = True, len(items) > page_size
         items = items[:page_size][::-1]
 

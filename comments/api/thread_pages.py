@@ -22,12 +22,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 
-from comments import conf, payloads, versions
-from comments.api.conditional import RecentAnswers, bytes_response
+from comments import conf, versions
+from comments.api.conditional import bytes_response
 
 PUBLIC_VARY = "Origin, Cookie, X-Session-Token, Authorization"
 # Pages a process keeps beside the shared cache (see RecentAnswers).
-recent_pages = RecentAnswers(size=64)
+recent_pages = versions.RecentAnswers(size=64)
 
 
 def etag_of(body: bytes) -> str:
@@ -74,7 +74,7 @@ def cached_public_page(request, article_key: str) -> HttpResponse | None:
     return respond(request, *entry, public=True)
 
 
-def public_page(request, article_key: str, version: str, build: Callable[[], dict]) -> tuple[str, bytes]:
+def public_page(request, article_key: str, version: str, build: Callable[[], bytes]) -> tuple[str, bytes]:
     """(etag, body) of the public page at ``version``: from the cache, or built and stored.
 
     ``version`` must have been read before ``build`` reads the database.
@@ -85,7 +85,7 @@ def public_page(request, article_key: str, version: str, build: Callable[[], dic
         if entry is not None:
             recent_pages.put(key, entry)
             return entry
-    body = payloads.dumps(build())
+    body = build()
     entry = (etag_of(body), body)
     if conf.read_cache():
         cache.set(key, entry, timeout=conf.read_cache_ttl())

@@ -20,13 +20,13 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from comments import conf, payloads, readers, selectors, services, versions
+from comments import conf, fragments, payloads, readers, selectors, services, versions
 from comments.api import thread_pages
 from comments.api.authentication import SessionTokenAuthentication
 from comments.api.exceptions import api_exception_handler
-from comments.api.pagination import PageQuerySerializer, paginate
+from comments.api.pagination import Page, PageQuerySerializer, paginate
 from comments.api.parsers import StrictJSONParser
-from comments.api.permissions import IsStaff
+from comments.api.permissions import CanUpsertArticle
 from comments.api.serializers import (
     ArticleInputSerializer,
     ArticleSerializer,
@@ -73,6 +73,12 @@ def validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def replies_link_base(request) -> str:
+    """What the replies links of a page share (scheme, host, path prefix): part of a cached
+    thread's key, since its bytes hold absolute links."""
+    return request.build_absolute_uri(reverse("api:comment-replies", args=[0]))
 
 
 def replies_link(request) -> payloads.RepliesLink:
@@ -144,7 +150,7 @@ class CommentApiView(ApiView):
 @extend_schema(tags=["articles"], parameters=[KEY])
 class ArticleDetailView(ApiView):
     def get_permissions(self):
-        return [IsStaff()] if self.request.method == "PUT" else [AllowAny()]
+        return [CanUpsertArticle()] if self.request.method == "PUT" else [AllowAny()]
 
     @extend_schema(
         summary="An article and its comment count", responses={200: ArticleSerializer, **errors(401, 404, 429)}
@@ -153,7 +159,10 @@ class ArticleDetailView(ApiView):
         return Response(ArticleSerializer(get_object_or_404(Article, key=key)).data)
 
     @extend_schema(
-        summary="Create or update an article (CMS, staff token)",
+        summary="Create or update an article (the CMS's token)",
+        description="Creating needs the permission `comments.add_article`, changing an existing "
+        "article `comments.change_article`: an account in the **CMS** group (created by a "
+        "migration) or a superuser. Being staff is not enough (moderators are staff): others get 403.",
         request=ArticleInputSerializer,
         responses={
             200: OpenApiResponse(ArticleSerializer, description="Updated."),
@@ -201,9 +210,7 @@ class ArticleCommentsView(ApiView):
                 raise NotFound("No such article.")
             version = versions.article_version(key)
         viewer = request.user
-        etag, body = thread_pages.public_page(
-            request, key, version, lambda: self._page(request, key, query, viewer=None)
-        )
+        etag, body = thread_pages.public_page(request, key, version, lambda: self._public_page(request, key, query))
         if not viewer.is_authenticated:
             return thread_pages.respond(request, etag, body, public=True)
         # A signed-in reader sees the public page, plus their own pending replies laid into it
@@ -220,13 +227,20 @@ class ArticleCommentsView(ApiView):
         return thread_pages.respond(request, thread_pages.etag_of(body), body, public=False)
 
     @staticmethod
-    def _page(request, key: str, query: dict, *, viewer) -> dict:
-        """One page of the thread as ``viewer`` (None: the public) sees it: three queries."""
+    def _roots(request, key: str, query: dict, *, viewer, fields=payloads.ROW_FIELDS) -> tuple[Article, Page]:
+        """The article and its page of top-level rows (``fields`` of each)."""
         article = get_object_or_404(Article, key=key)
         page = paginate(
-            selectors.shown_roots(article, viewer=viewer, sort=query["sort"]).values(*payloads.ROW_FIELDS),
+            selectors.shown_roots(article, viewer=viewer, sort=query["sort"]),
             request=request, sort=query["sort"], page_size=query["page_size"], cursor=query.get("cursor"),
+            fetch=lambda rows: payloads.fetch_rows(rows, fields=fields),
         )
+        return article, page
+
+    @classmethod
+    def _page(cls, request, key: str, query: dict, *, viewer) -> dict:
+        """One page of the thread as ``viewer`` (None: the public) sees it: three queries."""
+        article, page = cls._roots(request, key, query, viewer=viewer)
         return {
             "count": article.comment_count,
             "next": page.next,
@@ -234,6 +248,21 @@ class ArticleCommentsView(ApiView):
             "results": payloads.threads(page.items, article_key=article.key, viewer=viewer,
                                         replies_shown=conf.replies_shown(), replies_link=replies_link(request)),
         }
+
+    @classmethod
+    def _public_page(cls, request, key: str, query: dict) -> bytes:
+        """The page as the public sees it, in JSON: with the read cache on, each thread on it
+        comes from ``comments.fragments`` and only the threads that changed are built (two
+        queries: the article, the page's top-level ids and revisions; two more for the threads
+        to build); else as ``_page`` builds it."""
+        if not conf.read_cache():
+            return payloads.dumps(cls._page(request, key, query, viewer=None))
+        article, page = cls._roots(request, key, query, viewer=None, fields=payloads.HEAD_FIELDS)
+        link = replies_link(request)
+        threads = fragments.public_threads(page.items, article_key=article.key, replies_link=link,
+                                           context=fragments.context_of(replies_link_base(request)))
+        return fragments.page_bytes({"count": article.comment_count, "next": page.next, "previous": page.previous},
+                                    threads)
 
     @extend_schema(
         summary="Post a comment or a reply",
@@ -312,7 +341,7 @@ class CommentRepliesView(ApiView):
             raise NotFound("No such comment.")
         version = versions.article_version(key)  # the comment exists, so its article does
         etag, body = thread_pages.public_page(request, key, version,
-                                              lambda: self._batch(request, id, after, viewer=None))
+                                              lambda: payloads.dumps(self._batch(request, id, after, viewer=None)))
         return thread_pages.respond(request, etag, body, public=True)
 
     @staticmethod

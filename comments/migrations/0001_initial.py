@@ -78,6 +78,7 @@ class Migration(migrations.Migration):
                 ('like_count', models.PositiveIntegerField(default=0)),
                 ('reply_count', models.PositiveIntegerField(default=0, help_text='Visible direct replies.')),
                 ('open_flag_count', models.PositiveIntegerField(default=0)),
+                ('thread_revision', models.PositiveIntegerField(default=0, editable=False)),
                 ('article', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='comments.article')),
                 ('author', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to=settings.AUTH_USER_MODEL)),
                 ('in_reply_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='comments.comment')),
