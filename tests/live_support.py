@@ -1,6 +1,7 @@
 """Helpers for the live-update tests: a broker of each kind, Redis, free ports in this project's range."""
 
 import os
+import random
 import socket
 import uuid
 
@@ -35,9 +36,10 @@ def delete_keys(url: str, prefix: str) -> None:
 
 
 def free_ports(count: int) -> list[int]:
-    """Ports in this project's range that nothing listens on right now."""
+    """Ports in this project's range that nothing listens on right now, in random order: test runs
+    side by side (other checkouts on the machine) would otherwise all reach for the first one."""
     found = []
-    for port in PORT_RANGE:
+    for port in random.sample(PORT_RANGE, len(PORT_RANGE)):
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))

@@ -54,6 +54,16 @@ def test_each_article_keeps_its_newest_events_and_expired_ones_go(make_article, 
     assert LiveEvent.objects.filter(article_key="busy").exists()
 
 
+def test_ids_keep_growing_after_the_table_is_emptied(article, post):
+    """Pollers read ``id > last seen``: an id handed out again after the rows went (SQLite reuses
+    rowids unless the table has AUTOINCREMENT) would hide every event up to the old newest id."""
+    post(article, "Before.")
+    newest = LiveEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    LiveEvent.objects.all().delete()  # what expiry does after a quiet hour
+    post(article, "After.")
+    assert LiveEvent.objects.order_by("id").values_list("id", flat=True).first() > newest
+
+
 def test_buffers_are_trimmed_every_few_publishes(article, post, monkeypatch):
     monkeypatch.setattr(live.DatabaseBroker, "PRUNE_EVERY", 4)
     with override_settings(COMMENTS_SSE_BUFFER_SIZE=2):

@@ -10,14 +10,15 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 from django.test import override_settings
 
-from tests.conftest import require
-from tests.live_support import free_ports
+from tests.conftest import require, set_server_password
+from tests.live_support import delete_keys, free_ports, redis_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -29,13 +30,18 @@ DEAD_REDIS = "redis://127.0.0.1:8199/0"  # nothing listens there: the stream ans
 @pytest.fixture
 def server(request):
     """One uvicorn process on the test database, with the database broker (or, parametrized
-    indirectly, the given REDIS_URL)."""
+    indirectly, the given REDIS_URL; "redis" for the local Redis, whose keys get a prefix of their own)."""
     from django.db import connection
 
     name = connection.settings_dict["NAME"]
     db_env = ({"SQLITE_PATH": str(name)} if connection.vendor == "sqlite"
               else {"DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name})
-    env = {**os.environ, **db_env, "REDIS_URL": getattr(request, "param", ""), "LOG_LEVEL": "WARNING"}
+    redis, prefix = getattr(request, "param", ""), f"test-pages-{uuid.uuid4().hex[:12]}"
+    if redis == "redis":
+        redis = redis_url()
+        require(redis is not None, "Redis at REDIS_URL or 127.0.0.1:6379")
+    env = {**os.environ, **db_env, "REDIS_URL": redis, "LOG_LEVEL": "WARNING",
+           "COMMENTS_LIVE_PREFIX": prefix, "CACHE_KEY_PREFIX": prefix}
     port = free_ports(1)[0]
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "comments_project.asgi:application", "--host", "127.0.0.1",
@@ -45,6 +51,7 @@ def server(request):
     try:
         deadline = time.monotonic() + 30
         while True:
+            assert process.poll() is None, "server exited (its port taken meanwhile?)"
             try:
                 httpx.get(base + "/api/v1/counts/?article=ping", timeout=1)
                 break
@@ -55,6 +62,8 @@ def server(request):
     finally:
         process.terminate()
         process.wait(10)
+        if redis and redis != DEAD_REDIS:
+            delete_keys(redis, prefix)
 
 
 @pytest.fixture
@@ -74,6 +83,44 @@ def launch_browser():
     yield launch
     for playwright in started:
         playwright.stop()
+
+
+@pytest.mark.parametrize("server", ["", "redis"], indirect=True, ids=["database-broker", "redis-broker"])
+def test_second_browser_sees_the_new_comment_live(server, launch_browser, article, make_reader, post):
+    from playwright.sync_api import expect
+
+    post(article, "The first word.")
+    writer = make_reader("Writer")
+    set_server_password(writer)
+    browser = launch_browser()
+    reading = browser.new_page()
+    streams = []
+    reading.on("request", lambda r: streams.append(r.url) if "/events/" in r.url else None)
+    reading.goto(f"{server}/articles/{article.key}/")
+    expect(reading.locator("h2 [data-comment-count]")).to_have_text("1")
+    expect(reading.locator("[data-comments-article]")).to_have_attribute("data-live", "connected")
+
+    posting = browser.new_context().new_page()
+    posting.goto(f"{server}/accounts/login/?next=/articles/{article.key}/")
+    posting.fill("input[name=login]", writer.email)
+    posting.fill("input[name=password]", "correct horse battery")
+    posting.click("form [type=submit]")
+    posting.fill("#id_body", "Live from the second browser.")
+    posted_at = time.monotonic()
+    posting.click("#comment-form button[type=submit]")
+
+    for count in reading.locator("[data-comment-count]").all():
+        expect(count).to_have_text("2", timeout=5000)
+    button = reading.locator("button.new-comments")
+    expect(button).to_have_text("1 new comment — show")
+    print(f"count updated in the reading browser {1000 * (time.monotonic() - posted_at):.0f} ms after submit")
+    assert reading.locator(".thread").inner_text().count("Live from the second browser.") == 0  # not moved
+
+    assert len(streams) == 1  # the widget and the count script share one stream per page
+
+    button.click()
+    expect(reading.locator(".thread")).to_contain_text("Live from the second browser.")
+    expect(button).to_be_hidden()
 
 
 def _in_thread(function, *args, **kwargs):

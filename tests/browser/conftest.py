@@ -57,6 +57,7 @@ class Server:
         self.url = url
         self.env = env
         self.embed_origin = embed_origin
+        self.embed_dir: Path | None = None  # what the embed origin serves: tests may add news pages
 
     def shell(self, code: str) -> str:
         """Run Python in ``manage.py shell`` against the server's database; returns stdout."""
@@ -121,6 +122,7 @@ def server():
     try:
         _wait_until_up(url, process, log)
         embed = _serve_embed_page(tmp / "embed", embed_port, url)
+        srv.embed_dir = tmp / "embed"
         yield srv
         embed.shutdown()
     finally:

@@ -345,6 +345,31 @@ def test_second_reader_sees_live_count_new_comments_notice_and_removal(new_page,
     expect(count(reader)).to_have_text("0")
 
 
+def test_an_answer_older_than_the_streamed_count_does_not_take_it_back(new_page, server):
+    """The reader sorts; the answer is built (count 0), then a comment is posted and the stream
+    brings count 1, then the answer arrives: the count stays 1."""
+    make_article(server, "browser-count-order")
+    reader = open_article(new_page(), server, "browser-count-order")
+    expect(reader.locator(".cw")).to_have_attribute("data-live", "connected")
+    held = []
+    sorted_oldest = re.compile(r".*/articles/browser-count-order/comments/\?sort=oldest$")
+    reader.route(sorted_oldest, lambda route: held.append(route))
+    reader.get_by_role("button", name="Oldest").click()
+    for _ in range(50):
+        if held:
+            break
+        reader.wait_for_timeout(100)
+    assert len(held) == 1
+    answer = held[0].fetch()
+    assert answer.json()["count"] == 0
+    make_article(server, "browser-count-order",
+                 "services.post_comment(article=article, author=by('ani'), body='Meanwhile.')")
+    expect(count(reader)).to_have_text("1")
+    held[0].fulfill(response=answer)
+    expect(reader.locator(".cw-status")).to_have_text("Comments sorted by oldest.")
+    expect(count(reader)).to_have_text("1")
+
+
 def show_the_one_new_comment(reader, text: str) -> None:
     """The notice offers exactly one new comment; showing it puts focus on that comment."""
     notice = reader.get_by_role("button", name="1 new comment — show")
@@ -498,6 +523,28 @@ def test_draft_typed_before_the_widget_starts_is_kept(new_page, server):
     expect(page.locator("#comment-form #id_body")).to_have_count(1)  # the plain page's hooks stay
 
 
+def test_typing_goes_on_in_the_widget_when_it_takes_over_the_plain_form(new_page, server):
+    """A reader is typing in the plain form when the widget replaces it: the widget's box takes
+    the focus with the draft, so the next keys land there. (They used to go nowhere: a comment
+    posted from a second browser was lost one run in five, its text typed into a removed form.)"""
+    page = new_page(ANI)
+    held = []
+    page.route("**/api/v1/articles/browser-post/comments/?*", lambda route: held.append(route))  # hold the thread
+    page.goto(article_url(server, "browser-post"))
+    page.locator("#id_body").click()
+    page.keyboard.type("Half a ")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1 and page.locator(".cw").count() == 0
+    held[0].continue_()
+    box = page.locator(".cw-compose").get_by_label("Your comment")
+    expect(box).to_be_focused()
+    page.keyboard.type("sentence.")
+    expect(box).to_have_value("Half a sentence.")
+
+
 def test_widget_embedded_on_another_origin_signs_in_and_posts(new_page, server):
     """Chromium blocks third-party cookies, so the embedded widget signs in with allauth's
     app API and a session token; the reader stays signed in on that site across reloads."""
@@ -550,7 +597,8 @@ def test_every_field_has_a_label_and_text_meets_aa_contrast(new_page, server):
     page = open_article(new_page(ANI), server, "browser-look")
     main(comment(page, "A useful summary")).get_by_role("button", name="Report").click()
     unlabelled = page.evaluate(
-        "[...document.querySelectorAll('.cw textarea, .cw input')].filter(f => !f.labels.length).length"
+        "[...document.querySelector('[data-comments-article]').shadowRoot.querySelectorAll('.cw textarea, .cw input')]"
+        ".filter(f => !f.labels.length).length"
     )
     assert unlabelled == 0
     assert page.evaluate((Path(__file__).parent / "contrast.js").read_text()) == []

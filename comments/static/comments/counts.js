@@ -34,18 +34,24 @@
   var groups = [];
   for (var i = 0; i < keys.length; i += MAX_KEYS) groups.push(keys.slice(i, i + MAX_KEYS));
 
-  function poll(group) {
+  /* ``current()`` says whether the answer is still the newest news: a poll sent before the
+   * group's stream (re)connected and brought counts must not take them back. */
+  function poll(group, current) {
     // no-cache: the browser revalidates with If-None-Match and hands back the cached body on 304.
     fetch(base + "/api/v1/counts/?" + query(group), { cache: "no-cache" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (body) { if (body) show(body.counts); })
+      .then(function (body) { if (body && current()) show(body.counts); })
       .catch(function () {});
   }
 
   /* One group's live counts: its stream while connected, polling while it is not. */
   function follow(group) {
-    var timer = null, source = null;
-    function startPolling() { if (timer === null) { poll(group); timer = setInterval(poll, POLL_MS, group); } }
+    var timer = null, source = null, streamed = 0;
+    function pollOnce() {
+      var asked = streamed;
+      poll(group, function () { return asked === streamed; });
+    }
+    function startPolling() { if (timer === null) { pollOnce(); timer = setInterval(pollOnce, POLL_MS); } }
     function stopPolling() { if (timer !== null) { clearInterval(timer); timer = null; } }
 
     function connect() {
@@ -53,6 +59,7 @@
       source = new EventSource(base + "/api/v1/counts/events/?" + query(group));
       source.addEventListener("open", stopPolling);
       source.addEventListener("count", function (e) {
+        streamed += 1;
         var data = JSON.parse(e.data), counts = {};
         counts[data.article] = data.count;
         show(counts);

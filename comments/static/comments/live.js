@@ -11,7 +11,17 @@
   var POLL_MS = 15000, RETRY_STREAM_MS = 60000;
   var newIds = new Set(), pollTimer = null, source = null;
 
-  function setCount(count) {
+  var streamed = 0;  // count events this script's own stream brought (the widget counts its own)
+
+  function seen() { return section.commentsWidget ? section.commentsWidget.streamedCounts : streamed; }
+
+  /* ``asked``: for a polled count, seen() when the poll was sent; a count the stream brought
+   * since is newer, and stays. */
+  function setCount(count, asked) {
+    var widget = section.commentsWidget;
+    // The widget's own count sits in its shadow root, out of reach of document.querySelectorAll.
+    if (widget && widget.rendered) { widget.setCount(count, asked); return; }
+    if (asked !== undefined && asked !== seen()) return;
     document.querySelectorAll('[data-comment-count="' + CSS.escape(key) + '"]').forEach(function (el) {
       el.textContent = String(count);
     });
@@ -63,9 +73,10 @@
   });
 
   function poll() {
+    var asked = seen();
     fetch(base + "/api/v1/counts/?article=" + encodeURIComponent(key), { cache: "no-cache" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (body) { if (body) setCount(body.counts[key]); })
+      .then(function (body) { if (body) setCount(body.counts[key], asked); })
       .catch(function () {});
   }
 
@@ -81,7 +92,7 @@
     if (!window.EventSource) { startPolling(); return; }
     source = new EventSource(base + "/api/v1/articles/" + encodeURIComponent(key) + "/events/");
     source.addEventListener("open", stopPolling);
-    source.addEventListener("count", function (e) { setCount(JSON.parse(e.data).count); });
+    source.addEventListener("count", function (e) { streamed += 1; setCount(JSON.parse(e.data).count); });
     source.addEventListener("comment", function (e) {
       var id = JSON.parse(e.data).id;
       if (!document.getElementById("comment-" + id)) { newIds.add(id); showNew(); }

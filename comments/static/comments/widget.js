@@ -1,9 +1,13 @@
-/* The comment section as a live widget: no framework, no build step.
+/* The comment section as a live widget: no framework, no build step, one file.
  *
  * Mounts on every element with data-comments-article="KEY" and replaces its server-rendered
  * content once the API has answered (until then, and without JavaScript, the plain forms work).
  * The API base is the origin this script was loaded from, so a news page on another site only
  * needs the <div> and one <script src="https://COMMENTS-HOST/static/comments/widget.js">.
+ *
+ * The widget draws inside a shadow root on that element, with its own stylesheet: the news
+ * page's CSS cannot restyle it (no navy-on-black headings because the site styles every h2),
+ * and the widget's CSS cannot leak into the page.
  *
  * Signing in: on the comments site itself the widget uses the site's session cookie and CSRF
  * token. Embedded on another site it first tries the same cookie (sent cross-site when the
@@ -14,6 +18,23 @@
  *
  * Safety rule: the only HTML inserted is the server's sanitized body_html; every other string
  * (names, messages, counts) goes in as text.
+ *
+ * Why one file: the embed is one <script> tag, and one file keeps it one request with no load
+ * order to get wrong, no module CORS headers to demand from the host of the static files, and one
+ * entry in a news site's Content-Security-Policy. The concerns are separate objects instead:
+ *
+ *   helpers      h(), put(), plural(), editableText()         DOM building, text only
+ *   Strings      translator(), CATALOG                         what a reader reads, per language
+ *   Session      requests, errors, who is reading, tokens      the only code that calls fetch()
+ *   Widget       mounting (shadow root), start, failure        ties the parts below together
+ *   Rendering    the thread, one comment, replies, sorting     draws from API answers
+ *   Forms        post, reply, edit, delete, report, like       the reader's writes
+ *   Live         the event stream, "N new comments"           follows the article while open
+ *   SignIn       sign in/out inside an embedded widget         allauth's app API
+ *
+ * Rendering, Forms, Live and SignIn are sets of methods on the widget (``this`` is the widget):
+ * they share its state (the nodes drawn, the queue of new comments) and call each other only
+ * through the names listed at the top of each set.
  */
 (function () {
   "use strict";
@@ -23,10 +44,10 @@
   var SAME_ORIGIN = BASE === location.origin;
   var SORTS = [["newest", "Newest"], ["oldest", "Oldest"], ["top", "Top"]];
   var REASONS = [["spam", "Spam"], ["abuse", "Abuse or harassment"], ["off_topic", "Off topic"], ["other", "Something else"]];
-  var TOKEN_KEY = "comments-session-token:" + BASE;
+  var STYLESHEET = BASE + "/static/comments/widget.css";
   var mounted = 0;
 
-  /* --- small helpers ------------------------------------------------------------------------ */
+  /* --- helpers ------------------------------------------------------------------------------ */
 
   /** h("button", {class: "x", onclick: fn, "aria-pressed": "true"}, "text", child, ...) */
   function h(tag, attrs) {
@@ -54,13 +75,6 @@
     return match ? decodeURIComponent(match[1]) : null;
   }
 
-  function storedToken(value) {
-    try {
-      if (value === undefined) return localStorage.getItem(TOKEN_KEY);
-      if (value) localStorage.setItem(TOKEN_KEY, value); else localStorage.removeItem(TOKEN_KEY);
-    } catch (e) { return null; }  // storage blocked: the reader signs in again next time
-  }
-
   var dateFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
 
   /** The editable text of sanitized HTML, for comments whose API shape has no raw ``body``. */
@@ -82,14 +96,49 @@
     return paragraphs.length ? Array.prototype.map.call(paragraphs, walk).join("\n\n") : walk(doc.body);
   }
 
-  function ApiError(status, data, retryAfter) {
-    this.status = status;
+  /* --- Strings: what a reader reads, in the page's language -----------------------------------
+   * The widget runs on pages of other sites and must speak even when the comments server cannot
+   * be reached, so its translations travel with it: English is the key, CATALOG holds the other
+   * languages (hy, ru). The language is the root's data-lang, else the nearest lang attribute
+   * (<html lang="hy">), else English. A string not in the catalog shows in English. */
+
+  var CATALOG = {
+    hy: {
+      "The comments could not be loaded. Please try again later.": "Չհաջողվեց բեռնել մեկնաբանությունները։ Խնդրում ենք փորձել ավելի ուշ։",
+      "Comments are not available for this article.": "Այս հոդվածի մեկնաբանությունները հասանելի չեն։",
+    },
+    ru: {
+      "The comments could not be loaded. Please try again later.": "Не удалось загрузить комментарии. Пожалуйста, попробуйте позже.",
+      "Comments are not available for this article.": "Комментарии к этой статье недоступны.",
+    },
+  };
+
+  function languageOf(root) {
+    var tagged = root.closest("[lang]");
+    var tag = root.getAttribute("data-lang") || (tagged && tagged.getAttribute("lang")) || "en";
+    return tag.toLowerCase().split("-")[0];
+  }
+
+  /** t(text, {name: value}) for one language: the translation of ``text`` with {name} filled in. */
+  function translator(language) {
+    var table = CATALOG[language] || {};
+    return function (text, values) {
+      var translated = table[text] || text;
+      return values ? translated.replace(/\{(\w+)\}/g, function (all, name) { return values[name]; }) : translated;
+    };
+  }
+
+  /* --- Session: requests, their errors, who is reading ------------------------------------- */
+
+  function ApiError(status, data, retryAfter, url) {
+    this.status = status;  // 0: no answer at all (server down, network, or refused by CORS)
     this.code = (data && data.code) || "";
     // allauth answers {errors: [{message}]}, the comments API {detail, code, fields}
     this.detail = (data && (data.detail || (data.errors || []).map(function (e) { return e.message; }).join(" "))) || "";
     this.flows = data && data.data && data.data.flows;
     this.fields = (data && data.fields) || {};
     this.retryAfter = retryAfter;
+    this.url = url;
   }
 
   /** What to tell the reader about a failed request: plain words, never a status code. */
@@ -110,31 +159,40 @@
     return error.detail || "Something went wrong. Please try again.";
   }
 
-  /* --- the widget ------------------------------------------------------------------------- */
-
-  function Widget(root) {
-    this.root = root;
-    this.key = root.getAttribute("data-comments-article");
-    this.uid = "cw" + ++mounted;
-    var wanted = new URLSearchParams(location.search).get("sort");  // a link may ask for an order
-    this.sort = SORTS.some(function (sort) { return sort[0] === wanted; }) ? wanted : "newest";
-    this.next = null;
-    this.reader = null;
-    this.csrfToken = null;
-    this.token = SAME_ORIGIN ? null : storedToken();
-    this.open = false;
-    this.nodes = new Map();   // comment id -> its <li>
-    this.queued = new Map();  // comments announced by the stream, not shown yet
-    this.removed = new Set(); // ids the stream said are gone: a catch-up must not bring them back
-    this.rendered = false;
-    this.early = [];          // stream events that came before the thread was drawn
-    this.live = false;        // the stream is open
-    this.behind = false;      // the thread may lack comments posted while the stream was not open
+  /** What to tell the site's developer when the widget cannot start (console.error). */
+  function diagnose(error, key) {
+    var prefix = "Comments widget (article " + JSON.stringify(key) + "): ";
+    if (!(error instanceof ApiError)) return prefix + "could not start: " + error;
+    if (error.status === 0) {
+      return prefix + "no answer from " + (error.url || BASE) + ". " + (SAME_ORIGIN
+        ? "Is the comments service running?"
+        : "Either the comments service at " + BASE + " is down, or it does not allow this page's origin: add " +
+          location.origin + " to its CORS_ALLOWED_ORIGINS setting (the browser hides the answer of a server that does not list the page's origin).");
+    }
+    if (error.status === 404) return prefix + BASE + " has no such article; the CMS creates it with PUT /api/v1/articles/{key}/.";
+    return prefix + BASE + " answered HTTP " + error.status + " to " + error.url + (error.detail ? ": " + error.detail : "");
   }
 
-  Widget.prototype.url = function (path) { return BASE + "/api/v1/" + path; };
+  /** The reader's session with the comments API: a cookie (+ CSRF token) or, on another site
+   * whose browser blocks third-party cookies, a session token kept in localStorage. */
+  function Session() {
+    this.tokenKey = "comments-session-token:" + BASE;
+    this.token = SAME_ORIGIN ? null : this.stored();
+    this.reader = null;      // {id, display_name} or null
+    this.csrfToken = null;   // for a page on another origin, which cannot read the cookie
+    this.loginUrl = null;
+    this.signupUrl = null;
+  }
 
-  Widget.prototype.request = function (method, url, body) {
+  Session.prototype.stored = function (value) {
+    try {
+      if (value === undefined) return localStorage.getItem(this.tokenKey);
+      if (value) localStorage.setItem(this.tokenKey, value); else localStorage.removeItem(this.tokenKey);
+    } catch (e) { return null; }  // storage blocked: the reader signs in again next time
+  };
+
+  /** A JSON request to the comments server; rejects with an ApiError (status 0: no answer). */
+  Session.prototype.request = function (method, url, body) {
     var headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (this.token) headers["X-Session-Token"] = this.token;
@@ -142,18 +200,18 @@
     return fetch(url, {
       method: method, headers: headers, credentials: this.token ? "omit" : "include",
       body: body === undefined ? undefined : JSON.stringify(body),
-    }).catch(function () { throw new ApiError(0); }).then(function (response) {
+    }).catch(function () { throw new ApiError(0, null, null, url); }).then(function (response) {
       if (response.status === 204) return null;
       return response.json().catch(function () { return null; }).then(function (data) {
-        if (!response.ok) throw new ApiError(response.status, data, response.headers.get("Retry-After"));
-        if (data === null) throw new ApiError(response.status);
+        if (!response.ok) throw new ApiError(response.status, data, response.headers.get("Retry-After"), url);
+        if (data === null) throw new ApiError(response.status, null, null, url);
         return data;
       });
     });
   };
 
   /** Who is reading, and the CSRF token a page on another origin cannot read from the cookie. */
-  Widget.prototype.loadSession = function () {
+  Session.prototype.load = function () {
     var self = this;
     if (this.token) {
       return this.request("GET", BASE + "/_allauth/app/v1/auth/session").then(function (answer) {
@@ -161,8 +219,8 @@
       }, function (error) {
         if (error.status === 0) return;
         self.token = null;
-        storedToken(null);
-        return self.loadSession();
+        self.stored(null);
+        return self.load();
       });
     }
     return this.request("GET", BASE + "/widget/session/").then(function (session) {
@@ -171,6 +229,74 @@
       self.loginUrl = session.login_url;
       self.signupUrl = session.signup_url;
     }, function () { self.reader = null; });
+  };
+
+  Session.prototype.signIn = function (email, password) {
+    var self = this;
+    return this.request("POST", BASE + "/_allauth/app/v1/auth/login", { email: email, password: password }).then(function (answer) {
+      self.token = answer.meta.session_token;
+      self.stored(self.token);
+      self.reader = { id: answer.data.user.id, display_name: answer.data.user.display };
+    });
+  };
+
+  Session.prototype.signOut = function () {
+    var self = this;
+    // allauth answers 401 once the session is gone; either way this page forgets the token.
+    return this.request("DELETE", BASE + "/_allauth/app/v1/auth/session").catch(function () {}).then(function () {
+      self.token = null;
+      self.stored(null);
+      self.reader = null;
+    });
+  };
+
+  /* --- Widget: mounting, start, failure ----------------------------------------------------- */
+
+  /** A shadow root on ``root`` (or, for an element that cannot host one, on a <div> in it). */
+  function attachShadow(root) {
+    try {
+      return { host: root, shadow: root.attachShadow({ mode: "open" }) };
+    } catch (e) {
+      var host = h("div", { class: "cw-host" });
+      root.prepend(host);
+      return { host: host, shadow: host.attachShadow({ mode: "open" }) };
+    }
+  }
+
+  function Widget(root) {
+    var self = this, mount = attachShadow(root);
+    this.root = root;
+    this.host = mount.host;
+    this.shadow = mount.shadow;
+    this.key = root.getAttribute("data-comments-article");
+    this.t = translator(languageOf(root));
+    this.uid = "cw" + ++mounted;
+    var wanted = new URLSearchParams(location.search).get("sort");  // a link may ask for an order
+    this.sort = SORTS.some(function (sort) { return sort[0] === wanted; }) ? wanted : "newest";
+    this.session = new Session();
+    this.next = null;
+    this.open = false;
+    this.nodes = new Map();   // comment id -> its <li>
+    this.queued = new Map();  // comments announced by the stream, not shown yet
+    this.removed = new Set(); // ids the stream said are gone: a catch-up must not bring them back
+    this.rendered = false;
+    this.early = [];          // stream events that came before the thread was drawn
+    this.live = false;        // the stream is open
+    this.behind = false;      // the thread may lack comments posted while the stream was not open
+    this.streamedCounts = 0;  // count events from the stream so far (see setCount)
+    // The page's own content shows through the <slot> until the widget is drawn (or fails).
+    this.styles = h("link", { rel: "stylesheet", href: STYLESHEET });
+    this.styled = new Promise(function (resolve) {
+      self.styles.addEventListener("load", resolve);
+      self.styles.addEventListener("error", resolve);
+    });
+    this.shadow.replaceChildren(this.styles, h("slot"));
+  }
+
+  Widget.prototype.url = function (path) { return BASE + "/api/v1/" + path; };
+
+  Widget.prototype.listUrl = function () {
+    return this.url("articles/" + encodeURIComponent(this.key) + "/comments/?sort=" + this.sort);
   };
 
   /* The event stream opens first and the thread is read once it is open (or has failed, or is
@@ -182,12 +308,13 @@
     var self = this;
     var thread = this.listen().then(function () {
       self.behind = !self.live;
-      return self.request("GET", self.listUrl());
+      return self.session.request("GET", self.listUrl());
     });
     return Promise.all([
-      this.loadSession(),
-      this.request("GET", this.url("articles/" + encodeURIComponent(this.key) + "/")),
+      this.session.load(),
+      this.session.request("GET", this.url("articles/" + encodeURIComponent(this.key) + "/")),
       thread,
+      this.styled,
     ]).then(function (results) {
       self.open = results[1].comments_open;
       self.render(results[2]);
@@ -195,18 +322,23 @@
       self.early.splice(0).forEach(function (waiting) { waiting.run(); });
       if (self.behind && self.live) self.catchUp();
       if (!SAME_ORIGIN) window.addEventListener("focus", function () { self.refreshSession(); });
-      // A link on the page to a comment not shown (the browser scrolls to those that are).
-      window.addEventListener("hashchange", function () {
-        var match = /^#comment-(\d+)$/.exec(location.hash);
-        if (match && !self.nodes.has(Number(match[1]))) self.showLinked();
-      });
+      // A link on the page to a comment: the browser cannot find ids inside the shadow root, so
+      // the widget shows (fetching it if needed), scrolls to and focuses the comment itself.
+      window.addEventListener("hashchange", function () { self.showLinked(); });
       return self.showLinked();
-    }, function (error) {
-      // Keep the server-rendered comments (and their plain forms) when the API is unreachable.
-      if (self.source) { self.source.close(); self.root.setAttribute("data-live", "off"); }
-      self.early = [];
-      if (window.console) console.warn("Comments widget not started:", describe(error));
-    });
+    }, function (error) { self.fail(error); });
+  };
+
+  /** The API cannot be reached or refused: say so in the widget's area (above whatever the page
+   * rendered there, which stays), and tell the site's developer the likely cause. */
+  Widget.prototype.fail = function (error) {
+    if (this.source) { this.source.close(); this.showLive("off"); }
+    this.early = [];
+    var message = error instanceof ApiError && error.status === 404
+      ? this.t("Comments are not available for this article.")
+      : this.t("The comments could not be loaded. Please try again later.");
+    this.shadow.replaceChildren(this.styles, h("div", { class: "cw cw-failed" }, h("p", { class: "cw-error", role: "alert" }, message)), h("slot"));
+    if (window.console) console.error(diagnose(error, this.key));
   };
 
   /** A link to #comment-N: show that comment (with its thread, fetched if it is not on the first
@@ -216,7 +348,7 @@
     if (!match) return;
     var id = Number(match[1]);
     if (this.nodes.has(id)) { this.reveal(this.nodes.get(id)); return; }
-    var fetchComment = function (n) { return self.request("GET", self.url("comments/" + n + "/")); };
+    var fetchComment = function (n) { return self.session.request("GET", self.url("comments/" + n + "/")); };
     // Climb to the thread's root; a step that fails (a removed parent) leaves the highest one found.
     function climb(comment, steps) {
       if (!comment.parent || steps >= 20) return comment;
@@ -254,21 +386,21 @@
     }, this);
   };
 
-  Widget.prototype.listUrl = function () {
-    return this.url("articles/" + encodeURIComponent(this.key) + "/comments/?sort=" + this.sort);
-  };
+  /* --- Rendering: the thread and its comments ------------------------------------------------
+   * Draws API answers; uses the widget's ``nodes`` (id -> <li>), ``thread``, ``session``. */
 
-  /* --- layout --- */
+  var Rendering = {};
 
-  Widget.prototype.render = function (page) {
+  Rendering.render = function (page) {
     var root = this.root, id = this.uid;
-    // Carry over what the reader already typed into the plain form, and keep that form's hooks
-    // (#comment-form, #id_body, .thread, button.new-comments) for scripts written for the plain page.
+    // Carry over what the reader already typed into the plain form (and the focus, so that typing
+    // goes on in the widget's box), and keep that form's hooks (#comment-form, #id_body, .thread,
+    // button.new-comments) for scripts written for the plain page.
     var plain = root.querySelector("#comment-form textarea[name=body]");
-    this.plainForm = plain ? { draft: plain.value } : null;
-    root.classList.add("cw");
-    if (root.tagName !== "SECTION") root.setAttribute("role", "region");
-    root.setAttribute("aria-labelledby", id + "-heading");
+    this.plainForm = plain ? { draft: plain.value, focused: document.activeElement === plain } : null;
+    // The page's heading for the section is replaced by the widget's own.
+    var label = root.getAttribute("aria-labelledby");
+    if (label && root.querySelector("#" + CSS.escape(label))) root.removeAttribute("aria-labelledby");
     this.countEl = h("span", { "data-comment-count": this.key });
     this.status = h("p", { class: "cw-status", role: "status" });
     this.account = h("div", { class: "cw-account" });
@@ -284,7 +416,7 @@
     this.thread = h("ol", { class: "cw-thread thread" });
     this.empty = h("p", { class: "cw-empty" });
     this.moreButton = h("button", { type: "button", class: "cw-more", hidden: true, onclick: this.loadMore.bind(this) }, "Show more comments");
-    root.replaceChildren(
+    this.container = h("div", { class: "cw", role: "region", "aria-labelledby": id + "-heading", "data-live": root.getAttribute("data-live") },
       h("div", { class: "cw-header" },
         h("h2", { id: id + "-heading", class: "cw-heading", tabindex: "-1" }, "Comments ",
           h("span", { class: "cw-count", "aria-live": "polite", "aria-atomic": "true" },
@@ -292,24 +424,30 @@
         h("div", { class: "cw-sorts", role: "group", "aria-label": "Sort comments" }, h("span", { class: "cw-sort-label", "aria-hidden": "true" }, "Sort:"), ...this.sortButtons)),
       this.account, this.compose, this.status, this.newRegion, this.linkedNote, this.thread, this.empty, this.moreButton);
     this.renderAccount();
+    if (this.host === root) root.replaceChildren(); else root.replaceChildren(this.host);
+    this.shadow.replaceChildren(this.styles, this.container);
+    if (this.plainForm && this.plainForm.focused) {
+      var box = this.compose.querySelector("textarea");
+      if (box) { box.focus(); box.setSelectionRange(box.value.length, box.value.length); }
+    }
     this.fillThread(page, false);
   };
 
-  Widget.prototype.renderAccount = function () {
-    var reader = this.reader, self = this;
+  Rendering.renderAccount = function () {
+    var reader = this.session.reader, self = this;
     if (reader) {
       put(this.account, ["Commenting as ", h("strong", { class: "cw-me" }, reader.display_name),
-        this.token ? h("button", { type: "button", class: "cw-link", onclick: this.signOut.bind(this) }, "Sign out") : null]);
+        this.session.token ? h("button", { type: "button", class: "cw-link", onclick: this.signOut.bind(this) }, "Sign out") : null]);
     } else if (!SAME_ORIGIN) {
       this.account.replaceChildren(
         h("button", { type: "button", class: "cw-link cw-sign-in", "aria-expanded": "false", onclick: function () { self.openSignIn(this); } }, "Sign in"),
-        " or ", h("a", { href: this.signupUrl || BASE + "/accounts/signup/", target: "_blank", rel: "noopener" }, "create an account"),
+        " or ", h("a", { href: this.session.signupUrl || BASE + "/accounts/signup/", target: "_blank", rel: "noopener" }, "create an account"),
         " to join the discussion.", h("div", { class: "cw-sign-in-slot" }));
     } else {
       var next = "?next=" + encodeURIComponent(location.pathname + location.search + "#" + (this.root.id || "comments"));
       this.account.replaceChildren(
-        h("a", { href: (this.loginUrl || BASE + "/accounts/login/") + next }, "Sign in"), " or ",
-        h("a", { href: (this.signupUrl || BASE + "/accounts/signup/") + next }, "create an account"), " to join the discussion.");
+        h("a", { href: (this.session.loginUrl || BASE + "/accounts/login/") + next }, "Sign in"), " or ",
+        h("a", { href: (this.session.signupUrl || BASE + "/accounts/signup/") + next }, "create an account"), " to join the discussion.");
     }
     put(this.compose, [
       !this.open ? h("p", { class: "cw-notice" }, "Comments are closed on this article.")
@@ -321,32 +459,36 @@
     if (this.plainForm) this.plainForm.draft = "";  // carried over once
   };
 
-  Widget.prototype.setCount = function (n) {
+  /** Show the article's count. ``asked``: for a count from an API answer, ``streamedCounts`` when
+   * it was asked for; if the stream brought a count since, that one is newer and stays. (A sort
+   * or a "more" answer built before a comment was posted must not take the count back.) */
+  Rendering.setCount = function (n, asked) {
+    if (asked !== undefined && asked !== this.streamedCounts) { this.updateEmpty(); return; }
+    this.countEl.textContent = String(n);
+    // and the page's own counts of this article (outside the widget)
     document.querySelectorAll("[data-comment-count]").forEach(function (el) {
       if (el.getAttribute("data-comment-count") === this.key) el.textContent = String(n);
     }, this);
     this.updateEmpty();
   };
 
-  Widget.prototype.updateEmpty = function () {
+  Rendering.updateEmpty = function () {
     var none = !this.thread.firstChild;
     this.empty.hidden = !none;
     this.empty.textContent = none ? "No comments yet." + (this.open ? " Be the first to comment." : "") : "";
   };
 
-  Widget.prototype.fillThread = function (page, append) {
+  Rendering.fillThread = function (page, append, asked) {
     if (!append) { this.nodes.clear(); this.thread.replaceChildren(); this.linkedNote.hidden = true; }
     var fragment = document.createDocumentFragment();
     page.results.forEach(function (comment) { fragment.append(this.commentNode(comment)); }, this);
     this.thread.append(fragment);
     this.next = page.next;
     this.moreButton.hidden = !page.next;
-    this.setCount(page.count);
+    this.setCount(page.count, asked);
   };
 
-  /* --- one comment --- */
-
-  Widget.prototype.commentNode = function (comment) {
+  Rendering.commentNode = function (comment) {
     var li = h("li", { class: "cw-comment", id: "comment-" + comment.id, "data-comment-id": comment.id, tabindex: "-1" });
     this.nodes.set(comment.id, li);
     this.fillComment(li, comment);
@@ -357,10 +499,10 @@
     return li;
   };
 
-  /* --- long threads: the API sends a top-level comment with its first replies only --- */
+  /* long threads: the API sends a top-level comment with its first replies only */
 
   /** "Show N more replies" under a comment whose replies the API cut (``more_replies``). */
-  Widget.prototype.moreRepliesButton = function (li, count, next) {
+  Rendering.moreRepliesButton = function (li, count, next) {
     var self = this;
     var button = h("button", { type: "button", class: "cw-more-replies", onclick: function () { self.loadReplies(li, button, true); } });
     button.next = next;
@@ -370,11 +512,11 @@
 
   /** Fetch the next batch of ``li``'s replies and put each under its parent; resolves to
    * whether it worked. ``focus``: move focus to the first reply shown (a click, not a link). */
-  Widget.prototype.loadReplies = function (li, button, focus) {
+  Rendering.loadReplies = function (li, button, focus) {
     var self = this;
     if (button.disabled) return Promise.resolve(false);
     button.disabled = true;
-    return this.request("GET", new URL(button.next, BASE).href).then(function (batch) {
+    return this.session.request("GET", new URL(button.next, BASE).href).then(function (batch) {
       var first = null;
       batch.results.forEach(function (comment) {
         var created = self.attachReply(comment, li);
@@ -392,7 +534,7 @@
 
   /** A reply from a batch, under its parent (or at the end of ``top``'s replies); returns its
    * new <li>, or null when it was shown already (posted here, or from the stream). */
-  Widget.prototype.attachReply = function (comment, top) {
+  Rendering.attachReply = function (comment, top) {
     var li = this.nodes.get(comment.id), created = null;
     if (!li) {
       var parent = this.nodes.get(comment.parent) || top;
@@ -404,14 +546,14 @@
   };
 
   /** Show more of ``top``'s replies until comment ``id`` is among them (a link to a cut reply). */
-  Widget.prototype.expandUntil = function (top, id) {
+  Rendering.expandUntil = function (top, id) {
     var self = this, button = top.querySelector(":scope > .cw-more-replies");
     if (this.nodes.has(id) || !button) return Promise.resolve();
     return this.loadReplies(top, button, false).then(function (worked) { if (worked) return self.expandUntil(top, id); });
   };
 
   /** (Re)draw a comment's own content, keeping its replies list. */
-  Widget.prototype.fillComment = function (li, comment) {
+  Rendering.fillComment = function (li, comment) {
     var self = this, replies = li.querySelector(":scope > .cw-replies"), more = li.querySelector(":scope > .cw-more-replies");
     li.comment = comment;
     li.classList.toggle("cw-pending", comment.status === "pending");
@@ -436,8 +578,8 @@
     var body = h("div", { class: "cw-body", id: ref + "-body" });
     body.innerHTML = comment.body_html;  // sanitized by the server (bleach allowlist); the only HTML we insert
     var actions = h("div", { class: "cw-actions" });
-    var approved = comment.status === "approved", signedIn = !!this.reader;
-    var own = signedIn && comment.author && comment.author.id === this.reader.id;
+    var approved = comment.status === "approved", signedIn = !!this.session.reader;
+    var own = signedIn && comment.author && comment.author.id === this.session.reader.id;
     actions.append(signedIn && approved
       ? h("button", { type: "button", class: "cw-like", "aria-pressed": String(comment.liked), onclick: function () { self.toggleLike(li); } },
         comment.liked ? "Liked" : "Like", h("span", { class: "cw-like-count" }, " · " + comment.like_count),
@@ -455,8 +597,60 @@
     if (more) li.append(more);
   };
 
+  /** Take a comment out of the page (a tombstone if replies remain); returns where focus can go. */
+  Rendering.removeComment = function (id) {
+    var li = this.nodes.get(id);
+    if (!li) return null;
+    var parentLi = li.parentElement.closest(".cw-comment");
+    if (li.querySelector(":scope > .cw-replies > li, :scope > .cw-more-replies")) {
+      this.fillComment(li, Object.assign({}, li.comment, { is_deleted: true }));
+      return li;
+    }
+    li.remove();
+    this.nodes.delete(id);
+    this.updateEmpty();
+    return parentLi || this.container.querySelector(".cw-heading");
+  };
+
+  Rendering.announce = function (message) { this.status.textContent = message; };
+
+  /* sorting and pages */
+
+  Rendering.changeSort = function (sort) {
+    var self = this;
+    if (sort === this.sort) return;
+    this.sort = sort;
+    this.sortButtons.forEach(function (button) { button.setAttribute("aria-pressed", String(button.getAttribute("data-sort") === sort)); });
+    var asked = this.streamedCounts;
+    this.session.request("GET", this.listUrl()).then(function (page) {
+      self.queued.clear();
+      self.updateNotice();
+      self.fillThread(page, false, asked);
+      self.announce("Comments sorted by " + sort + ".");
+    }, function (error) { self.announce(describe(error)); });
+  };
+
+  Rendering.loadMore = function () {
+    var self = this, first, asked = this.streamedCounts;
+    if (!this.next) return;
+    this.moreButton.disabled = true;
+    this.session.request("GET", new URL(this.next, BASE).href).then(function (page) {
+      first = page.results[0];
+      page.results = page.results.filter(function (comment) { return !self.nodes.has(comment.id); });
+      self.fillThread(page, true, asked);
+      self.moreButton.disabled = false;
+      if (first && self.nodes.get(first.id)) self.nodes.get(first.id).focus();
+    }, function (error) { self.moreButton.disabled = false; self.announce(describe(error)); });
+  };
+
+  /* --- Forms: the reader's writes --------------------------------------------------------------
+   * Opens forms in a comment's slot and sends them; redraws through Rendering's fillComment,
+   * commentNode, removeComment and announce. */
+
+  var Forms = {};
+
   /** The inline area under a comment's actions: one open form at a time. */
-  Widget.prototype.openSlot = function (li, content, opener) {
+  Forms.openSlot = function (li, content, opener) {
     var slot = li.querySelector(":scope > .cw-slot");
     if (slot.opener) slot.opener.setAttribute("aria-expanded", "false");
     slot.replaceChildren(content);
@@ -466,7 +660,7 @@
     if (field) field.focus();
   };
 
-  Widget.prototype.closeSlot = function (li, refocus) {
+  Forms.closeSlot = function (li, refocus) {
     var slot = li.querySelector(":scope > .cw-slot"), opener = slot.opener;
     slot.replaceChildren();
     slot.opener = null;
@@ -476,10 +670,8 @@
     }
   };
 
-  /* --- forms --- */
-
   /** A labelled textarea form; ``onsubmit(body)`` returns a promise, errors show in the form. */
-  Widget.prototype.commentForm = function (options) {
+  Forms.commentForm = function (options) {
     var id = options.id || this.uid + "-f" + ++mounted;
     var error = h("div", { class: "cw-error", role: "alert", hidden: true });
     var textarea = h("textarea", { id: id, name: "body", rows: options.rows || 4, required: true, "aria-describedby": options.help ? id + "-help" : null });
@@ -512,13 +704,11 @@
     return form;
   };
 
-  Widget.prototype.announce = function (message) { this.status.textContent = message; };
-
-  Widget.prototype.post = function (body, parentLi) {
+  Forms.post = function (body, parentLi) {
     var self = this;
     var payload = { body: body };
     if (parentLi) payload.parent = parentLi.comment.id;
-    return this.request("POST", this.url("articles/" + encodeURIComponent(this.key) + "/comments/"), payload).then(function (comment) {
+    return this.session.request("POST", this.url("articles/" + encodeURIComponent(this.key) + "/comments/"), payload).then(function (comment) {
       self.queued.delete(comment.id);  // the stream may have announced it before this answer came
       self.updateNotice();
       var li = self.commentNode(comment);
@@ -538,12 +728,12 @@
     });
   };
 
-  Widget.prototype.refreshCount = function () {
-    var self = this;
-    this.request("GET", this.url("articles/" + encodeURIComponent(this.key) + "/")).then(function (article) { self.setCount(article.comment_count); }, function () {});
+  Forms.refreshCount = function () {
+    var self = this, asked = this.streamedCounts;
+    this.session.request("GET", this.url("articles/" + encodeURIComponent(this.key) + "/")).then(function (article) { self.setCount(article.comment_count, asked); }, function () {});
   };
 
-  Widget.prototype.openReply = function (li, opener) {
+  Forms.openReply = function (li, opener) {
     var self = this, author = li.comment.author ? li.comment.author.display_name : "this comment";
     this.openSlot(li, this.commentForm({
       label: "Reply to " + author, submitLabel: "Post reply", rows: 3,
@@ -552,12 +742,12 @@
     }), opener);
   };
 
-  Widget.prototype.openEdit = function (li, opener) {
+  Forms.openEdit = function (li, opener) {
     var self = this, comment = li.comment;
     this.openSlot(li, this.commentForm({
       label: "Edit your comment", submitLabel: "Save changes", value: comment.body !== undefined ? comment.body : editableText(comment.body_html),
       onsubmit: function (body) {
-        return self.request("PATCH", self.url("comments/" + comment.id + "/"), { body: body }).then(function (updated) {
+        return self.session.request("PATCH", self.url("comments/" + comment.id + "/"), { body: body }).then(function (updated) {
           self.closeSlot(li, false);
           self.fillComment(li, updated);
           self.announce(updated.status === "pending" ? "Your edit is saved and awaits moderation." : "Your comment is updated.");
@@ -568,13 +758,13 @@
     }), opener);
   };
 
-  Widget.prototype.openDelete = function (li, opener) {
+  Forms.openDelete = function (li, opener) {
     var self = this, error = h("p", { class: "cw-error", role: "alert", hidden: true });
     var confirm = h("div", { class: "cw-confirm", role: "group", "aria-label": "Confirm deletion" },
       h("p", {}, "Delete this comment? This cannot be undone."), error,
       h("div", { class: "cw-form-buttons" },
         h("button", { type: "button", class: "cw-button cw-danger", onclick: function () {
-          self.request("DELETE", self.url("comments/" + li.comment.id + "/")).then(function () {
+          self.session.request("DELETE", self.url("comments/" + li.comment.id + "/")).then(function () {
             var next = self.removeComment(li.comment.id);
             self.announce("Your comment is deleted.");
             if (next) next.focus();
@@ -586,7 +776,7 @@
     this.openSlot(li, confirm, opener);
   };
 
-  Widget.prototype.openFlag = function (li, opener) {
+  Forms.openFlag = function (li, opener) {
     var self = this, name = this.uid + "-reason-" + li.comment.id, noteId = name + "-note";
     var error = h("p", { class: "cw-error", role: "alert", hidden: true });
     var note = h("textarea", { id: noteId, name: "note", rows: 2, maxlength: 500 });
@@ -602,7 +792,7 @@
       event.preventDefault();
       var choice = form.querySelector("input[type=radio]:checked");
       if (!choice) { error.textContent = "Choose a reason."; error.hidden = false; form.querySelector("input").focus(); return; }
-      self.request("POST", self.url("comments/" + li.comment.id + "/flag/"), { reason: choice.value, note: note.value }).then(function () {
+      self.session.request("POST", self.url("comments/" + li.comment.id + "/flag/"), { reason: choice.value, note: note.value }).then(function () {
         self.closeSlot(li, false);
         li.comment.reported = true;
         self.fillComment(li, li.comment);
@@ -613,9 +803,9 @@
     this.openSlot(li, form, opener);
   };
 
-  Widget.prototype.toggleLike = function (li) {
+  Forms.toggleLike = function (li) {
     var self = this, comment = li.comment;
-    this.request(comment.liked ? "DELETE" : "POST", this.url("comments/" + comment.id + "/like/")).then(function (result) {
+    this.session.request(comment.liked ? "DELETE" : "POST", this.url("comments/" + comment.id + "/like/")).then(function (result) {
       comment.liked = result.liked;
       comment.like_count = result.like_count;
       self.fillComment(li, comment);
@@ -623,54 +813,15 @@
     }, function (error) { self.announce(describe(error)); });
   };
 
-  /** Take a comment out of the page (a tombstone if replies remain); returns where focus can go. */
-  Widget.prototype.removeComment = function (id) {
-    var li = this.nodes.get(id);
-    if (!li) return null;
-    var parentLi = li.parentElement.closest(".cw-comment");
-    if (li.querySelector(":scope > .cw-replies > li, :scope > .cw-more-replies")) {
-      this.fillComment(li, Object.assign({}, li.comment, { is_deleted: true }));
-      return li;
-    }
-    li.remove();
-    this.nodes.delete(id);
-    this.updateEmpty();
-    return parentLi || this.root.querySelector(".cw-heading");
-  };
+  /* --- Live: the article's event stream ------------------------------------------------------
+   * Keeps the count current and offers "N new comments — show" without moving the thread;
+   * draws through Rendering's setCount, commentNode, fillComment and removeComment. */
 
-  /* --- sorting and pages --- */
-
-  Widget.prototype.changeSort = function (sort) {
-    var self = this;
-    if (sort === this.sort) return;
-    this.sort = sort;
-    this.sortButtons.forEach(function (button) { button.setAttribute("aria-pressed", String(button.getAttribute("data-sort") === sort)); });
-    this.request("GET", this.listUrl()).then(function (page) {
-      self.queued.clear();
-      self.updateNotice();
-      self.fillThread(page, false);
-      self.announce("Comments sorted by " + sort + ".");
-    }, function (error) { self.announce(describe(error)); });
-  };
-
-  Widget.prototype.loadMore = function () {
-    var self = this, first;
-    if (!this.next) return;
-    this.moreButton.disabled = true;
-    this.request("GET", new URL(this.next, BASE).href).then(function (page) {
-      first = page.results[0];
-      page.results = page.results.filter(function (comment) { return !self.nodes.has(comment.id); });
-      self.fillThread(page, true);
-      self.moreButton.disabled = false;
-      if (first && self.nodes.get(first.id)) self.nodes.get(first.id).focus();
-    }, function (error) { self.moreButton.disabled = false; self.announce(describe(error)); });
-  };
-
-  /* --- live updates --- */
+  var Live = {};
 
   /** Opens the article's event stream; resolves once it is open, has failed, or is slow to open
    * (proxies that buffer must not hold the widget back). Events wait until the thread is drawn. */
-  Widget.prototype.listen = function () {
+  Live.listen = function () {
     if (!window.EventSource) return Promise.resolve();
     var self = this, settle;
     var ready = new Promise(function (resolve) { settle = resolve; setTimeout(resolve, 1500); });
@@ -686,7 +837,7 @@
     // Lets a page (and the tests) tell whether live updates are flowing.
     source.addEventListener("open", function () {
       self.live = true;
-      self.root.setAttribute("data-live", "connected");
+      self.showLive("connected");
       settle();
       // Opened after the thread was read (late, or again after a drop): fetch what may be missing.
       if (self.behind && self.rendered) self.catchUp();
@@ -694,10 +845,14 @@
     source.addEventListener("error", function () {
       self.live = false;
       if (self.rendered) self.behind = true;
-      self.root.setAttribute("data-live", source.readyState === EventSource.CLOSED ? "off" : "reconnecting");
+      self.showLive(source.readyState === EventSource.CLOSED ? "off" : "reconnecting");
       settle();
     });
-    on("count", function (payload) { if (typeof payload.count === "number") self.setCount(payload.count); });
+    on("count", function (payload) {
+      if (typeof payload.count !== "number") return;
+      self.streamedCounts += 1;
+      self.setCount(payload.count);
+    });
     on("comment", function (comment) { self.offer(comment, true); });
     on("edit", function (comment) { self.offer(comment, false); });
     on("remove", function (payload) {
@@ -706,15 +861,22 @@
       self.updateNotice();
       var li = self.nodes.get(payload.id);
       if (!li || li.querySelector(":scope > .cw-slot > *")) return;  // never pull a form from under the reader
-      var hadFocus = li.contains(document.activeElement), next = self.removeComment(payload.id);
+      var hadFocus = li.contains(self.shadow.activeElement), next = self.removeComment(payload.id);
       if (hadFocus && next) next.focus();
     });
     this.source = source;
     return ready;
   };
 
+  /** Lets the page (live.js, which polls the counts while the stream is down) and the tests
+   * tell whether live updates are flowing: data-live on the mount element and on the widget. */
+  Live.showLive = function (state) {
+    this.root.setAttribute("data-live", state);
+    if (this.container) this.container.setAttribute("data-live", state);
+  };
+
   /** A comment from the stream or a catch-up: redraw it if shown, else (if ``isNew``) offer it. */
-  Widget.prototype.offer = function (comment, isNew) {
+  Live.offer = function (comment, isNew) {
     if (typeof comment.id !== "number") return;
     var li = this.nodes.get(comment.id);
     if (li) {  // already shown: redraw an approval or an edit, unless a form is open there
@@ -732,23 +894,23 @@
   };
 
   /** The newest comments, read again after the stream opened: any not shown yet are "new". */
-  Widget.prototype.catchUp = function () {
+  Live.catchUp = function () {
     var self = this;
     this.behind = false;
-    this.request("GET", this.url("articles/" + encodeURIComponent(this.key) + "/comments/?sort=newest")).then(function (page) {
+    this.session.request("GET", this.url("articles/" + encodeURIComponent(this.key) + "/comments/?sort=newest")).then(function (page) {
       (function walk(comments) {
         comments.forEach(function (comment) { self.offer(comment, true); walk(comment.replies || []); });
       })(page.results);
     }, function () { self.behind = true; });
   };
 
-  Widget.prototype.updateNotice = function () {
+  Live.updateNotice = function () {
     var n = this.queued.size;
     this.newButton.hidden = n === 0;
     this.newButton.textContent = n ? plural(n, "new comment", "new comments") + " — show" : "";
   };
 
-  Widget.prototype.showQueued = function () {
+  Live.showQueued = function () {
     var self = this, first = null;
     Array.from(this.queued.values()).sort(function (a, b) { return a.id - b.id; }).forEach(function (comment) {
       if (self.nodes.has(comment.id)) return;
@@ -766,8 +928,12 @@
     if (first) first.focus();
   };
 
+  /* --- SignIn: inside an embedded widget, through allauth's app API -------------------------- */
+
+  var SignIn = {};
+
   /** Sign in from inside an embedded widget (allauth's app API): works without third-party cookies. */
-  Widget.prototype.openSignIn = function (opener) {
+  SignIn.openSignIn = function (opener) {
     var self = this, slot = this.account.querySelector(".cw-sign-in-slot"), id = this.uid + "-login";
     if (slot.firstChild) { slot.replaceChildren(); opener.setAttribute("aria-expanded", "false"); return; }
     var error = h("p", { class: "cw-error", role: "alert", hidden: true });
@@ -779,10 +945,7 @@
         h("button", { type: "button", class: "cw-button cw-secondary", onclick: function () { slot.replaceChildren(); opener.setAttribute("aria-expanded", "false"); opener.focus(); } }, "Cancel")));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      self.request("POST", BASE + "/_allauth/app/v1/auth/login", { email: email.value, password: password.value }).then(function (answer) {
-        self.token = answer.meta.session_token;
-        storedToken(self.token);
-        self.reader = { id: answer.data.user.id, display_name: answer.data.user.display };
+      self.session.signIn(email.value, password.value).then(function () {
         return self.afterSessionChange();
       }).then(function () {
         self.announce("You are signed in.");
@@ -800,43 +963,34 @@
     email.focus();
   };
 
-  Widget.prototype.signOut = function () {
+  SignIn.signOut = function () {
     var self = this;
-    // allauth answers 401 once the session is gone; either way this page forgets the token.
-    this.request("DELETE", BASE + "/_allauth/app/v1/auth/session").catch(function () {}).then(function () {
-      self.token = null;
-      storedToken(null);
-      self.reader = null;
+    this.session.signOut().then(function () {
       return self.afterSessionChange();
     }).then(function () { self.announce("You are signed out."); });
   };
 
   /** Someone else is reading now: redraw the form and the thread (likes, edit rights differ). */
-  Widget.prototype.afterSessionChange = function () {
+  SignIn.afterSessionChange = function () {
     var self = this;
     this.renderAccount();
-    return this.request("GET", this.listUrl()).then(function (page) { self.fillThread(page, false); });
+    var asked = this.streamedCounts;
+    return this.session.request("GET", this.listUrl()).then(function (page) { self.fillThread(page, false, asked); });
   };
 
-  Widget.prototype.refreshSession = function () {
-    var self = this, before = this.reader && this.reader.id;
-    this.loadSession().then(function () {
-      if ((self.reader && self.reader.id) !== before) return self.afterSessionChange();
+  SignIn.refreshSession = function () {
+    var self = this, before = this.session.reader && this.session.reader.id;
+    this.session.load().then(function () {
+      if ((self.session.reader && self.session.reader.id) !== before) return self.afterSessionChange();
     }).catch(function () {});
   };
 
-  /* --- start --- */
+  Object.assign(Widget.prototype, Rendering, Forms, Live, SignIn);
 
-  function loadStyles() {
-    var href = BASE + "/static/comments/widget.css";
-    var present = Array.prototype.some.call(document.querySelectorAll("link[rel=stylesheet]"), function (link) { return link.href === href; });
-    if (!present) document.head.append(h("link", { rel: "stylesheet", href: href }));
-  }
+  /* --- start ---------------------------------------------------------------------------------- */
 
   function mountAll() {
-    var roots = document.querySelectorAll("[data-comments-article]");
-    if (roots.length) loadStyles();
-    roots.forEach(function (root) {
+    document.querySelectorAll("[data-comments-article]").forEach(function (root) {
       if (root.commentsWidget) return;
       root.commentsWidget = new Widget(root);
       root.commentsWidget.start();
