@@ -32,8 +32,12 @@ def article_list(request):
     return render(request, "comments/article_list.html", {"page": page, "articles": page.object_list})
 
 
-def _article_page(request, article: Article, *, status: int = 200, form=None, reply_form=None,
-                  reply_to: int | None = None):
+def section_context(request, article: Article, *, form=None, reply_form=None,
+                    reply_to: int | None = None) -> dict:
+    """What ``comments/_section.html`` needs to show ``article``'s comments on any page: the
+    sorted, paginated thread as ``request.user`` sees it (``?sort=`` and ``?page=`` of the
+    request), the forms and the article's state. The article page and the host sites'
+    ``{% comment_section %}`` tag both render the section from it."""
     sort = request.GET.get("sort", "newest")
     if sort not in SORTS:
         sort = "newest"
@@ -47,7 +51,7 @@ def _article_page(request, article: Article, *, status: int = 200, form=None, re
         # The answered comment is not on this page (gone, hidden, elsewhere): show the error
         # and the typed text in the main form, so nothing the reader wrote is lost.
         form, reply_form, reply_to = reply_form, None, None
-    context = {
+    return {
         "article": article,
         "thread": thread,
         "page": page,
@@ -58,8 +62,23 @@ def _article_page(request, article: Article, *, status: int = 200, form=None, re
         "reply_to": reply_to,
         "accepts_comments": article.accepts_comments,
         "max_depth": conf.max_depth(),
+        "discussion_url": discussion_url(article),
     }
+
+
+def _article_page(request, article: Article, *, status: int = 200, form=None, reply_form=None,
+                  reply_to: int | None = None):
+    context = section_context(request, article, form=form, reply_form=reply_form, reply_to=reply_to)
     return render(request, "comments/article_detail.html", context, status=status)
+
+
+def discussion_url(article: Article) -> str:
+    """Where readers read ``article``'s comments: for an article of a host site's own object
+    (``comments.hosts``: its ``url`` is a path on this site) that object's page, else the app's
+    article page. Posting, liking and the permalinks lead there."""
+    if article.url.startswith("/") and not article.url.startswith("//"):
+        return article.url
+    return article.get_absolute_url()
 
 
 @require_GET
@@ -89,7 +108,7 @@ def comment_permalink(request, pk: int):
         return HttpResponseRedirect(_thread_url(comment.root_id, at=comment.pk))
     page = selectors.thread_page_number(comment, viewer=request.user, page_size=conf.page_size())
     query = f"?page={page}" if page > 1 else ""
-    return HttpResponseRedirect(f"{comment.article.get_absolute_url()}{query}#comment-{comment.pk}")
+    return HttpResponseRedirect(f"{discussion_url(comment.article)}{query}#comment-{comment.pk}")
 
 
 @require_GET
@@ -119,7 +138,7 @@ def post_comment(request, key: str):
     article = get_object_or_404(Article, key=key)
     if not request.user.is_authenticated:
         messages.info(request, "Sign in to comment.")
-        return redirect(f"{reverse('account_login')}?next={article.get_absolute_url()}")
+        return redirect(f"{reverse('account_login')}?next={discussion_url(article)}")
     form = CommentForm(request.POST)
     parent_id = request.POST.get("parent") or None
     is_reply = bool(parent_id)
@@ -199,7 +218,7 @@ def delete_comment(request, pk: int):
     if request.method == "POST":
         services.delete_comment(comment=comment, actor=request.user)
         messages.success(request, "Your comment is deleted.")
-        return redirect(comment.article)
+        return redirect(discussion_url(comment.article))
     return render(request, "comments/comment_delete.html", {"comment": comment})
 
 
@@ -223,7 +242,7 @@ def like_comment(request, pk: int):
 def flag_comment(request, pk: int):
     comment = get_object_or_404(Comment.objects.select_related("article", "author"), pk=pk)
     if not comment.is_visible_to(request.user):
-        return redirect(comment.article)
+        return redirect(discussion_url(comment.article))
     form = FlagForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -236,7 +255,7 @@ def flag_comment(request, pk: int):
                 )
                 thanks = "Thank you, a moderator will look at it."
                 messages.success(request, thanks if created else "You already reported this comment.")
-                return redirect(comment.article)
+                return redirect(discussion_url(comment.article))
             except CommentsError as error:
                 form.add_error(None, error.message)
         status = 400
