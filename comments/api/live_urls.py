@@ -1,4 +1,4 @@
-"""Live counts under /api/v1/; mounted before the rest of the API so these routes win."""
+"""Live counts and event streams under /api/v1/; ``api.urls`` puts them before the rest of the API."""
 
 from django.urls import path, re_path
 

@@ -87,7 +87,7 @@ def replies_link(request) -> payloads.RepliesLink:
     the bytes of a cached page hold them)."""
 
     def link(comment_id: int, cursor: str) -> str:
-        return request.build_absolute_uri(f"{reverse('api:comment-replies', args=[comment_id])}?cursor={cursor}")
+        return request.build_absolute_uri(f"{reverse('comments_api:comment-replies', args=[comment_id])}?cursor={cursor}")
 
     return link
 
