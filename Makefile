@@ -16,7 +16,11 @@ HONCHO = PATH="$(abspath $(VENV))/bin:$$PATH" LISTEN=$(HOST):$(PORT) $(VENV)/bin
 BENCH_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run serve nginx-installed test bench profile wrk lint migrate clean
+# The host news site (tests/host_project) on the installed wheel, in a clean virtualenv; e.g.
+#   make test-host HOST_DATABASES="sqlite postgres://postgres@127.0.0.1:5432/comments_host"
+HOST_DATABASES ?=
+
+.PHONY: run serve nginx-installed test test-host bench profile wrk lint migrate clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +63,9 @@ serve: $(VENV)/.installed nginx-installed
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest
+
+test-host: $(VENV)/.dev-installed
+	PYTHON=$(PY) bash tests/host_project/run $(HOST_DATABASES)
 
 # The load generator comes from Debian (a C program: far more load per core than a Python client).
 wrk:

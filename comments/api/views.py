@@ -87,7 +87,8 @@ def replies_link(request) -> payloads.RepliesLink:
     the bytes of a cached page hold them)."""
 
     def link(comment_id: int, cursor: str) -> str:
-        return request.build_absolute_uri(f"{reverse('comments_api:comment-replies', args=[comment_id])}?cursor={cursor}")
+        path = reverse("comments_api:comment-replies", args=[comment_id])
+        return request.build_absolute_uri(f"{path}?cursor={cursor}")
 
     return link
 
