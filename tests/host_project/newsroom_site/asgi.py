@@ -1,6 +1,12 @@
+"""The site under an ASGI server (uvicorn), where the comments' event streams hold no thread."""
+
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsroom_site.settings")
-application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from comments.asgi import StreamingASGIHandler  # noqa: E402 - needs the apps loaded
+
+application = StreamingASGIHandler()

@@ -101,8 +101,6 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_EMAIL_VERIFICATION = "none"
-HEADLESS_ONLY = False
-HEADLESS_CLIENTS = ("browser", "app")
 
 # The site's own API policy: basic auth, staff only, limit/offset pages, the browsable API first.
 # The comments API keeps the contract of its own (API.md) whatever these say.
