@@ -110,3 +110,31 @@ def check_account_api_middleware(app_configs, **kwargs):
              "COMMENTS_ACCOUNT_API_PREFIX if the headless URLs are not under /_allauth/.",
         id="comments.W010",
     )]
+
+
+# Where the scripts (widget.js, live.js, counts.js) look, on the origin that serves them.
+EXPECTED_URLS = {
+    "comments_api:api-counts": ("/api/v1/counts/", 'path("api/v1/", include("comments.api.urls"))'),
+    "comments:widget_session": ("/widget/session/", 'path("", include("comments.urls"))'),
+    "account_login": ("/accounts/login/", 'path("accounts/", include("allauth.urls"))'),
+}
+
+
+@register(Tags.urls)
+def check_urls(app_configs, **kwargs):
+    """The app's URLs are included, where the scripts look for them."""
+    from django.urls import NoReverseMatch, reverse
+
+    problems = []
+    for name, (expected, line) in EXPECTED_URLS.items():
+        try:
+            found = reverse(name)
+        except NoReverseMatch:
+            problems.append(Error(f"The comments app's URL {name!r} is not in the site's URLconf.",
+                                  hint=f"Add {line} to urls.py (see the README).", id="comments.E006"))
+            continue
+        if found != expected:
+            problems.append(Warning(
+                f"{name!r} is at {found}, but the widget and the count script look for {expected}.",
+                hint=f"Include it as {line}.", id="comments.W002"))
+    return problems

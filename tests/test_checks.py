@@ -37,3 +37,12 @@ def test_a_per_process_cache_is_a_deploy_warning(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": "redis://127.0.0.1:6379/0"}}
     assert comment_checks.check_shared_cache(None) == []
+
+
+def test_urls_must_be_included_where_the_scripts_look(settings):
+    settings.ROOT_URLCONF = "tests.urls_without_the_app"
+    assert ids(comment_checks.check_urls(None)) == {"comments.E006"}
+    settings.ROOT_URLCONF = "tests.urls_elsewhere"
+    messages = comment_checks.check_urls(None)
+    assert ids(messages) == {"comments.W002"}
+    assert "/comments/api/v1/counts/" in messages[0].msg
