@@ -1,4 +1,5 @@
-"""The story's event stream (the site's ASGI application) delivers a new comment and the new count."""
+"""The event streams, through the site's ASGI application: the story's stream delivers a new comment
+and the new count; the list page's counts stream (what {% comment_count_script %} follows) the new count."""
 
 import asyncio
 import json
@@ -15,10 +16,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 class EventStream:
     """One GET on the site's ASGI application, read as server-sent events: ``await next_event()``."""
 
-    def __init__(self, path: str):
+    def __init__(self, url: str):
+        path, _, query = url.partition("?")
         self.scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+            "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
             "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
         }
         self.messages: asyncio.Queue = asyncio.Queue()
@@ -71,3 +73,21 @@ def test_the_article_event_stream_delivers_a_new_comment(story, reader):
     kinds = dict(events)
     assert kinds["comment"]["id"] == comment.pk and kinds["comment"]["body_html"] == "<p>Live!</p>"
     assert kinds["count"] == {"article": article.key, "count": 1}
+
+
+def test_the_counts_stream_of_a_list_page_delivers_the_new_count(story, reader):
+    article = hosts.article_for(story)
+    other = hosts.article_for(story.__class__.objects.create(title="Elsewhere", slug="elsewhere"))
+
+    async def scenario():
+        async with EventStream(f"/api/v1/counts/events/?article={article.key}&article={other.key}") as stream:
+            assert stream.start["status"] == 200
+            first = sorted([await stream.next_event(), await stream.next_event()], key=lambda e: e[1]["article"])
+            await sync_to_async(services.post_comment)(article=article, author=reader, body="Counted.")
+            return first, await stream.next_event()
+
+    first, update = asyncio.run(scenario())
+    assert [data for _, data in first] == sorted(
+        [{"article": article.key, "count": 0}, {"article": other.key, "count": 0}], key=lambda d: d["article"]
+    )
+    assert update == ("count", {"article": article.key, "count": 1})
