@@ -76,3 +76,9 @@ def test_posting_from_a_host_page_leads_back_to_that_page(client, db, reader):
 
 def test_count_script_loads_the_shared_counts_script():
     assert render("{% comment_count_script %}") == '<script src="/static/comments/counts.js" defer></script>'
+
+
+def test_articles_of_a_cms_on_another_site_keep_the_apps_own_page(client, make_article, post):
+    article = make_article("cms-1", url="https://news.example/cms-1")
+    comment = post(article, "On the service's page")
+    assert client.get(comment.get_absolute_url())["Location"] == f"/articles/cms-1/#comment-{comment.pk}"
