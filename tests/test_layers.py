@@ -11,7 +11,7 @@ APP = Path(__file__).resolve().parent.parent / "comments"
 HTTP = ("comments.api", "comments.views", "comments.forms", "comments.admin", "comments.urls")
 DOMAIN = ("comments.models", "comments.querysets", "comments.selectors", "comments.payloads", "comments.services",
           "comments.moderation", "comments.readers", "comments.conf", "comments.versions", "comments.live",
-          "comments.sanitize", "comments.signals", "comments.exceptions", "comments.seeding")
+          "comments.sanitize", "comments.signals", "comments.exceptions", "comments.seeding", "comments.hosts")
 
 
 def module_name(path: Path) -> str:
