@@ -79,7 +79,7 @@ def validated(serializer_class, data) -> dict:
 def replies_link_base(request) -> str:
     """What the replies links of a page share (scheme, host, path prefix): part of a cached
     thread's key, since its bytes hold absolute links."""
-    return request.build_absolute_uri(reverse("api:comment-replies", args=[0]))
+    return request.build_absolute_uri(reverse("comments_api:comment-replies", args=[0]))
 
 
 def replies_link(request) -> payloads.RepliesLink:

@@ -7,7 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
-    path("api/v1/", include("comments.api.live_urls")),
     path("api/v1/", include("comments.api.urls")),
     path("", include("comments.urls")),
 ]
