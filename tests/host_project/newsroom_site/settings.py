@@ -43,6 +43,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",  # comments: allauth needs it
+    "comments.account_api.AccountApiMiddleware",  # comments: /_allauth/ answers bad input in JSON
 ]
 
 ROOT_URLCONF = "newsroom_site.urls"
