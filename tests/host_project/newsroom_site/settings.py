@@ -101,7 +101,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
-ACCOUNT_EMAIL_VERIFICATION = "none"
+# As the README's "Add comments to an existing Django site" says: readers sign up with an email,
+# a password and the name shown on their comments, and allauth shows that name, never the email.
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "comments.forms.SignupForm"
+ACCOUNT_USER_DISPLAY = "comments.readers.public_name"
+# Development: verification mails are printed, not sent (a fresh site has no mail server).
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # The site's own API policy: basic auth, staff only, limit/offset pages, the browsable API first.
 # The comments API keeps the contract of its own (API.md) whatever these say.
