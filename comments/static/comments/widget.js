@@ -293,6 +293,14 @@
     this.shadow.replaceChildren(this.styles, h("slot"));
   }
 
+  /** Put ``nodes`` in the shadow root after its stylesheet. The <link> stays where it is: taken
+   * out and put back, the browser applies it again asynchronously, and for a moment the host
+   * page's inherited styles show through (seen as a flaky test of a hostile host page). */
+  Widget.prototype.show = function () {
+    while (this.styles.nextSibling) this.shadow.removeChild(this.styles.nextSibling);
+    this.shadow.append.apply(this.shadow, arguments);
+  };
+
   Widget.prototype.url = function (path) { return BASE + "/api/v1/" + path; };
 
   Widget.prototype.listUrl = function () {
@@ -337,7 +345,7 @@
     var message = error instanceof ApiError && error.status === 404
       ? this.t("Comments are not available for this article.")
       : this.t("The comments could not be loaded. Please try again later.");
-    this.shadow.replaceChildren(this.styles, h("div", { class: "cw cw-failed" }, h("p", { class: "cw-error", role: "alert" }, message)), h("slot"));
+    this.show(h("div", { class: "cw cw-failed" }, h("p", { class: "cw-error", role: "alert" }, message)), h("slot"));
     if (window.console) console.error(diagnose(error, this.key));
   };
 
@@ -425,7 +433,7 @@
       this.account, this.compose, this.status, this.newRegion, this.linkedNote, this.thread, this.empty, this.moreButton);
     this.renderAccount();
     if (this.host === root) root.replaceChildren(); else root.replaceChildren(this.host);
-    this.shadow.replaceChildren(this.styles, this.container);
+    this.show(this.container);
     if (this.plainForm && this.plainForm.focused) {
       var box = this.compose.querySelector("textarea");
       if (box) { box.focus(); box.setSelectionRange(box.value.length, box.value.length); }
