@@ -235,8 +235,9 @@ def _removals() -> _Removals:
 def uncount_removed_like_or_flag(row: Like | Flag) -> None:
     """A reader's like or open flag was deleted with the reader: take it off the comment's counter."""
     if isinstance(row, Like):
-        Comment.objects.filter(pk=row.comment_id).update(like_count=F("like_count") - 1)
-        _likes_changed(row.comment_id)
+        comment = Comment.objects.select_related("article").filter(pk=row.comment_id).first()
+        if comment is not None:  # else it goes in the same cascade
+            _move_like_count(comment, -1)
     elif row.resolved_at is None:
         Comment.objects.filter(pk=row.comment_id).update(open_flag_count=F("open_flag_count") - 1)
 
@@ -479,12 +480,13 @@ def flag_comment(*, comment: Comment, reader: Reader, reason: str, note: str = "
     return flag, True
 
 
-def _likes_changed(comment_id: int) -> None:
-    """A like count is in every public page of the thread: move them on commit."""
-    _threads_changed(Comment.objects.filter(pk=comment_id))
-    key = Article.objects.filter(comments__pk=comment_id).values_list("key", flat=True).first()
-    if key is not None:
-        versions.bump_on_commit([key])
+def _move_like_count(comment: Comment, delta: int) -> None:
+    """The one place ``like_count`` moves: by ``delta`` with ``F()`` in the caller's transaction,
+    with the thread's revision (likes are in every public page of it), and the article's cached
+    pages move on commit."""
+    Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + delta)
+    _thread_changed(comment.root_id or comment.pk)
+    versions.bump_on_commit([comment.article.key])
 
 
 def like_comment(*, comment: Comment, reader: Reader) -> Comment:
@@ -503,9 +505,7 @@ def like_comment(*, comment: Comment, reader: Reader) -> Comment:
 @_atomic_retrying
 def _add_like(comment: Comment, reader: Reader) -> None:
     Like.objects.create(comment=comment, reader=reader)
-    Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
-    _thread_changed(comment.root_id or comment.pk)
-    versions.bump_on_commit([comment.article.key])
+    _move_like_count(comment, +1)
 
 
 @_atomic_retrying
@@ -515,9 +515,7 @@ def unlike_comment(*, comment: Comment, reader: Reader) -> Comment:
         raise NotPermitted("Sign in to take part.")
     removed, _ = Like.objects.filter(comment=comment, reader=reader).delete()
     if removed:
-        Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") - 1)
-        _thread_changed(comment.root_id or comment.pk)
-        versions.bump_on_commit([comment.article.key])
+        _move_like_count(comment, -1)
     comment.refresh_from_db(fields=["like_count"])
     return comment
 
