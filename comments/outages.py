@@ -23,7 +23,6 @@ logger = logging.getLogger(__name__)
 READ_ONLY_SQLSTATE = "25006"
 READ_ONLY_WORDS = ("read-only", "readonly", "read only")
 
-JSON_PREFIXES = ("/api/", "/_allauth/")
 
 
 def is_database_outage(error: BaseException | None) -> bool:
@@ -47,9 +46,10 @@ def outage_response(request, error: BaseException) -> HttpResponse:
     retry_after = conf.outage_retry_after()
     detail = _("The service is briefly unavailable. Please try again in a moment.")
     path = request.path_info if request is not None else ""
-    if path.startswith(JSON_PREFIXES):
+    account_api = path.startswith(conf.account_api_prefix())
+    if path.startswith("/api/") or account_api:
         body = {"detail": detail, "code": "service_unavailable"}
-        if path.startswith("/_allauth/"):
+        if account_api:
             body |= {"status": 503, "errors": [{"message": detail, "code": "service_unavailable"}]}
         response = JsonResponse(body, status=503)
     else:
