@@ -20,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 #   make test-host HOST_DATABASES="sqlite postgres://postgres@127.0.0.1:5432/comments_host"
 HOST_DATABASES ?=
 
-.PHONY: run serve nginx-installed test test-host bench profile wrk lint migrate clean
+.PHONY: run serve nginx-installed test-tools test test-host bench profile wrk lint migrate clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,7 +61,24 @@ serve: $(VENV)/.installed nginx-installed
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(HONCHO)
 
-test: $(VENV)/.dev-installed
+# The browser tests drive Debian's chromium (with fonts for Armenian and Cyrillic) and the
+# deployment test starts Debian's nginx: make installs what is missing when it runs as root;
+# otherwise it says what to install (outside CI those tests are then skipped, under CI=true they fail).
+test-tools:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -d /usr/share/fonts/truetype/noto ] || missing="$$missing fonts-noto-core"; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's$$missing for the browser and deployment tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "Missing for some tests:$$missing (sudo apt-get install$$missing)" >&2; \
+	  fi; \
+	fi
+
+test: $(VENV)/.dev-installed test-tools
 	$(PY) -m pytest
 
 test-host: $(VENV)/.dev-installed
