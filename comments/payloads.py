@@ -161,9 +161,19 @@ def _node(row: dict, *, article_key: str, tombstone: bool, viewer_id: int | None
 
 
 def _liked_ids(viewer_id: int | None, ids: Sequence[int]) -> set[int]:
+    """Which of ``ids`` the viewer liked: one range scan of the ``like_reader`` index (reader,
+    comment) between the smallest and largest id, then kept if among ``ids``.
+
+    Not ``comment_id IN (ids)``: a page of 1,000 comments made that a query of 1,000 parameters,
+    which Django prepares one by one and psycopg re-parses on every request (it caches only short
+    statements): most of a signed-in read's time on PostgreSQL. The range holds only the
+    viewer's own likes, a few rows however large the thread.
+    """
     if viewer_id is None or not ids:
         return set()
-    return set(Like.objects.filter(reader_id=viewer_id, comment_id__in=ids).values_list("comment_id", flat=True))
+    wanted = set(ids)
+    likes = Like.objects.filter(reader_id=viewer_id, comment_id__gte=min(wanted), comment_id__lte=max(wanted))
+    return wanted.intersection(likes.values_list("comment_id", flat=True))
 
 
 # Where a subtree continues: ``link(comment_id, cursor)`` -> the URL of its next replies.
