@@ -19,14 +19,13 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from comments import conf, fragments, payloads, readers, selectors, services, versions
 from comments.api import thread_pages
 from comments.api.authentication import SessionTokenAuthentication
 from comments.api.exceptions import api_exception_handler
-from comments.api.pagination import Page, PageQuerySerializer, paginate
+from comments.api.pagination import Page, PageQuerySerializer, link_here, paginate
 from comments.api.parsers import StrictJSONParser
 from comments.api.permissions import CanUpsertArticle
 from comments.api.serializers import (
@@ -93,18 +92,18 @@ def validated(serializer_class, data) -> dict:
 
 
 def replies_link_base(request) -> str:
-    """What the replies links of a page share (scheme, host, path prefix): part of a cached
-    thread's key, since its bytes hold absolute links."""
-    return request.build_absolute_uri(reverse("comments_api:comment-replies", args=[0]))
+    """What the replies links of a page share (their path prefix, where the site mounts the API):
+    part of a cached thread's key, since its bytes hold the links."""
+    return reverse("comments_api:comment-replies", args=[0])
 
 
 def replies_link(request) -> payloads.RepliesLink:
-    """Absolute URLs of the next replies of a cut subtree (absolute, like ``next`` of a page:
-    the bytes of a cached page hold them)."""
+    """Links to the next replies of a cut subtree, relative to the API's origin like ``next`` of
+    a page (``pagination.link_here`` says why: no host or port a client wrote gets into them)."""
 
     def link(comment_id: int, cursor: str) -> str:
         path = reverse("comments_api:comment-replies", args=[comment_id])
-        return request.build_absolute_uri(f"{path}?cursor={cursor}")
+        return f"{path}?cursor={cursor}"
 
     return link
 
@@ -383,8 +382,7 @@ class CommentRepliesView(ApiView):
             raise NotFound("No such comment.")
         next_url = None
         if batch["after"] is not None:
-            next_url = replace_query_param(request.build_absolute_uri(), "cursor",
-                                           payloads.encode_cursor(batch["after"]))
+            next_url = link_here(request, cursor=payloads.encode_cursor(batch["after"]))
         return {"next": next_url, "remaining": batch["remaining"], "results": batch["results"]}
 
 
