@@ -13,15 +13,20 @@ allauth for the paths under ``COMMENTS_ACCOUNT_API_PREFIX``:
   leaves no account behind;
 - any answer that is not JSON (Django's 403, 404, 405, 413 pages, an exception) becomes JSON in
   allauth's error shape with the same status: ``{"status": 400, "errors": [{"message": "...",
-  "code": "invalid"}]}`` (allauth's headless specification, "Errors").
+  "code": "invalid"}]}`` (allauth's headless specification, "Errors");
+- a refusal by allauth's rate limits (429, or 400 ``too_many_login_attempts`` on sign-in) carries
+  ``Retry-After``, as every 429 of the API does.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import JsonResponse
@@ -91,6 +96,57 @@ def _refusal(request) -> JsonResponse | None:
     return None
 
 
+def retry_after(request) -> int:
+    """Seconds until allauth's rate limits let ``request``'s client try again (its 429s say nothing).
+
+    allauth keeps, per action and rate, the times of the recent attempts in the cache: a full
+    window per address or per account frees a slot when its oldest attempt counted leaves it.
+    A limit per key (the email typed) cannot be looked up without the key: if no full window is
+    found, the longest such window, an upper bound.
+    """
+    from allauth.account import app_settings
+    from allauth.core.internal import ratelimit
+
+    now, waits, key_windows = time.time(), [], []
+    for action, rates in app_settings.RATE_LIMITS.items():
+        for rate in ratelimit.parse_rates(rates):
+            if rate.per == "key":
+                key_windows.append(rate.duration)
+                continue
+            if rate.per == "user" and not request.user.is_authenticated:
+                continue
+            cache_key = ratelimit.get_cache_key(request, app="allauth.account", action=action, rate=rate)
+            recent = sorted(t for t in cache.get(cache_key, []) if t > now - rate.duration)
+            if len(recent) >= rate.amount:
+                waits.append(recent[len(recent) - rate.amount] + rate.duration - now)
+    seconds = max(waits) if waits else max(key_windows, default=60)
+    return max(1, math.ceil(seconds))
+
+
+def _rate_limited(response) -> bool:
+    """A 429, or allauth's refusal of a sign-in for too many failed attempts (a 400 with the code
+    ``too_many_login_attempts``, as allauth's specification has it)."""
+    if response.status_code == 429:
+        return True
+    return (response.status_code == 400 and _is_json(response)
+            and b'"too_many_login_attempts"' in response.content)
+
+
+def with_retry_after(request, response):
+    """``response`` with ``Retry-After`` when allauth's rate limits refused the request."""
+    if "Retry-After" not in response and _rate_limited(response):
+        response["Retry-After"] = str(retry_after(request))
+    return response
+
+
+def too_many_requests(request):
+    """allauth's 429 page for the HTML sign-in pages, with ``Retry-After`` (the URLconf's
+    ``handler429``, which allauth looks up)."""
+    from allauth.core.internal.ratelimit import handler429
+
+    return with_retry_after(request, handler429(request))
+
+
 class AccountApiMiddleware:
     """See the module's docstring. Works in both modes: under ASGI, requests outside the account
     API pass straight through (no thread hop); those under it, served by allauth's sync views
@@ -128,7 +184,7 @@ class AccountApiMiddleware:
                     transaction.set_rollback(True)
         else:
             response = get_response(request)
-        return _as_json(response)
+        return with_retry_after(request, _as_json(response))
 
     def process_exception(self, request, exception):
         """An unexpected error under the account API: logged, answered as JSON (not HTML)."""
