@@ -27,9 +27,10 @@ import time
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db import transaction
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 from comments import conf, json_input
@@ -65,6 +66,34 @@ def _as_json(response):
         if header in response:
             converted[header] = response[header]
     return converted
+
+
+def _allowed_methods(request) -> list[str] | None:
+    """The methods the view at this path serves (None: no class-based view here)."""
+    try:
+        view_class = getattr(resolve(request.path_info).func, "view_class", None)
+    except Resolver404:
+        return None
+    if view_class is None:
+        return None
+    return [name.upper() for name in view_class.http_method_names if hasattr(view_class, name)]
+
+
+def _by_method(request) -> HttpResponse | None:
+    """A method the view does not serve is a 405 with ``Allow`` (allauth reads the body and the
+    headers of any method first, and answered TRACE with 400); OPTIONS is a 204 with ``Allow``
+    (Django's answer is an empty text/html page). None: let the view answer."""
+    allowed = _allowed_methods(request)
+    if allowed is None:
+        return None
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=204)
+    elif request.method in allowed:
+        return None
+    else:
+        response = error_response(405, _("Method not allowed."), "method_not_allowed")
+    response["Allow"] = ", ".join(allowed)
+    return response
 
 
 def _refusal(request) -> JsonResponse | None:
@@ -174,7 +203,7 @@ class AccountApiMiddleware:
 
     @staticmethod
     def _handle(request, get_response):
-        refusal = _refusal(request)
+        refusal = _by_method(request) or _refusal(request)
         if refusal is not None:
             return refusal
         if request.method in WRITES:
@@ -190,5 +219,7 @@ class AccountApiMiddleware:
         """An unexpected error under the account API: logged, answered as JSON (not HTML)."""
         if not request.path.startswith(conf.account_api_prefix()):
             return None
+        if isinstance(exception, (PermissionDenied, Http404, SuspiciousOperation, BadRequest)):
+            return None  # Django answers these 403/404/400; _as_json puts them in allauth's shape
         logger.error("account API error on %s", request.path, exc_info=exception)
         return error_response(500, _("Something went wrong on our side. Please try again."), "server_error")

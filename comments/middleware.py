@@ -86,6 +86,9 @@ class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
 # --- The client's address behind proxies ---------------------------------------------------------
 
 
+UNKNOWN_CLIENT = "0.0.0.0"
+
+
 def client_address(meta, proxies: int) -> str:
     """The client's address, with ``proxies`` proxies of ours in front of the server.
 
@@ -117,9 +120,14 @@ def ClientAddressMiddleware(get_response):  # noqa: N802 - a middleware factory
     """
 
     def rewrite(request):
-        proxies = getattr(settings, "NUM_PROXIES", 0) or 0
-        if proxies:
-            request.META["REMOTE_ADDR"] = client_address(request.META, proxies)
+        address = client_address(request.META, getattr(settings, "NUM_PROXIES", 0) or 0)
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            # No address at all (a unix socket's peer, a test client): one shared "unknown"
+            # client, so rate limits still count it and allauth does not refuse with an error.
+            address = UNKNOWN_CLIENT
+        request.META["REMOTE_ADDR"] = address
 
     if iscoroutinefunction(get_response):
 

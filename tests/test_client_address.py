@@ -93,7 +93,8 @@ def test_allauths_refusal_of_sign_in_says_when_to_retry():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/_allauth/app/v1/auth/signup", "/_allauth/browser/v1/auth/signup", "/accounts/signup/"])
+@pytest.mark.parametrize("path", ["/_allauth/app/v1/auth/signup", "/_allauth/browser/v1/auth/signup",
+                                  "/accounts/signup/"])
 def test_allauths_429_says_when_to_retry(settings, path):
     settings.ACCOUNT_RATE_LIMITS = {"signup": "2/m/ip"}
     client = Client(REMOTE_ADDR="10.0.0.9", enforce_csrf_checks=False)
