@@ -104,7 +104,18 @@ class CommentSerializer(serializers.ModelSerializer):
         return getattr(comment, "more_replies", None)
 
 
+# The article's page on the news site, or "" when the CMS gave none (the input accepts both).
+ARTICLE_URL_SCHEMA = {"anyOf": [{"type": "string", "format": "uri"}, {"type": "string", "maxLength": 0}],
+                      "description": "The article's page on the news site; empty when the CMS gave none."}
+
+
+@extend_schema_field(ARTICLE_URL_SCHEMA)
+class ArticleUrlField(serializers.CharField):
+    pass
+
+
 class ArticleSerializer(serializers.ModelSerializer):
+    url = ArticleUrlField(read_only=True)
     # Whether a reader can comment now: also false once COMMENTS_CLOSE_AFTER_DAYS has passed.
     comments_open = serializers.BooleanField(source="accepts_comments", read_only=True)
 
@@ -150,7 +161,8 @@ class StrictCharField(serializers.CharField):
 
 
 class CommentInputSerializer(serializers.Serializer):
-    body = StrictCharField(trim_whitespace=False, help_text="Plain text with optional light markup.")
+    body = StrictCharField(trim_whitespace=False, min_length=1,
+                           help_text="Plain text with optional light markup; not blank.")
     parent = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=MAX_ID,
         help_text="Id of a visible comment of the same article to reply to.",
@@ -158,7 +170,7 @@ class CommentInputSerializer(serializers.Serializer):
 
 
 class CommentEditSerializer(serializers.Serializer):
-    body = StrictCharField(trim_whitespace=False)
+    body = StrictCharField(trim_whitespace=False, min_length=1, help_text="The new text, whole; not blank.")
 
 
 class FlagInputSerializer(serializers.Serializer):

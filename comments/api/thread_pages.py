@@ -2,9 +2,10 @@
 
 A page of an article's thread, as anonymous readers get it, is stored as its JSON bytes and its
 ETag under the article's version (``comments.versions``) and the path and query asked for (the
-body holds ``next`` / ``previous`` links to them; links carry no host, so neither does the key). A change to anything the thread shows moves the
-version on commit, so no reader is ever served a page older than a committed change; the entry
-itself is never updated, only orphaned.
+body holds ``next`` / ``previous`` links built from them; links carry no host, so neither does
+the key). A change to anything the thread shows moves the version on commit, so no reader is
+ever served a page older than a committed change; the entry itself is never updated, only
+orphaned.
 
 Anonymous requests that hit the cache are answered before DRF runs (no authentication,
 throttling or parsing: the answer costs less than the throttle check would). Misses, and every

@@ -46,6 +46,22 @@ from comments.models import ARTICLE_KEY_PATTERN, Article, Comment
 from comments.throttles import AnonThrottle, FlagThrottle, LikeThrottle, PostCommentThrottle, ReaderThrottle
 
 
+class ApiAutoSchema(AutoSchema):
+    """drf-spectacular's schema of a view, with PATCH bodies as this API reads them: whole.
+
+    drf-spectacular documents every PATCH body as partial (nothing required), as DRF's generic
+    views validate it; ours validate the full input serializer, so a PATCH without ``body`` is a
+    400 and the schema must say ``body`` is required.
+    """
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        method, self.method = self.method, "PUT"
+        try:
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = method
+
+
 def api_schema(**kwargs):
     """drf-spectacular's ``extend_schema``, built on drf-spectacular's ``AutoSchema`` whatever the
     site's ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]`` is. On a view method the decorator extends
@@ -54,7 +70,7 @@ def api_schema(**kwargs):
 
     def decorator(view):
         if not inspect.isclass(view) and "schema" not in getattr(view, "kwargs", {}):
-            view.kwargs = {**getattr(view, "kwargs", {}), "schema": AutoSchema}
+            view.kwargs = {**getattr(view, "kwargs", {}), "schema": ApiAutoSchema}
         return extend_schema(**kwargs)(view)
 
     return decorator
@@ -62,7 +78,9 @@ def api_schema(**kwargs):
 
 ERRORS = {
     400: "Invalid input: `fields` says which.",
-    401: "Not signed in, or the credentials sent are wrong (a bad token fails even a read).",
+    401: "Not signed in, or the credentials sent are wrong. A wrong DRF token (`Authorization`) fails "
+         "even a read; an unknown or expired `X-Session-Token` reads as anonymous, and fails where "
+         "signing in is needed.",
     403: "Not allowed: `code` is `banned`, `comments_closed`, `edit_window_closed` or `permission_denied`.",
     404: "Unknown, or not visible to you.",
     413: "The request body is over the size limit.",
@@ -141,7 +159,7 @@ class ApiView(APIView):
     renderer_classes = [JSONRenderer]
     parser_classes = [StrictJSONParser]
     throttle_classes = [AnonThrottle, ReaderThrottle]
-    schema = AutoSchema()
+    schema = ApiAutoSchema()
 
     def get_exception_handler(self):
         return api_exception_handler
@@ -199,6 +217,8 @@ class ArticleDetailView(ApiView):
             200: OpenApiResponse(ArticleSerializer, description="Updated."),
             201: OpenApiResponse(ArticleSerializer, description="Created."),
             **errors(*BODY_ERRORS, 401, 403),
+            404: OpenApiResponse(ErrorSerializer, description="The key is not 1-200 characters of "
+                                 "`[A-Za-z0-9._~-]`: no such article can exist."),
         },
     )
     def put(self, request, key: str):
