@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 #   make test-host HOST_DATABASES="sqlite postgres://postgres@127.0.0.1:5432/comments_host"
 HOST_DATABASES ?=
 
-.PHONY: run serve nginx-installed test-tools test test-host bench profile wrk lint migrate clean
+.PHONY: run serve nginx-installed test-tools test test-host bench soak profile wrk lint migrate clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,13 @@ wrk:
 bench: $(VENV)/.dev-installed wrk
 	$(PY) -m benchmarks.http $(BENCH_ARGS)
 	$(PY) -m benchmarks
+
+# Five minutes of mixed load on the production shape (2 web workers, 200 open streams, writers in
+# busy threads), then no 5xx, exact counts and flat memory; against DATABASE_URL / REDIS_URL when
+# set (the issue's shape: PostgreSQL and Redis), else the embedded default. SOAK_ARGS="--minutes 1" to shorten.
+SOAK_ARGS ?=
+soak: $(VENV)/.dev-installed nginx-installed
+	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 # py-spy profiles of W1, W2 and W3 on the recommended deployment, into var/profiles/.
 profile: $(VENV)/.dev-installed wrk

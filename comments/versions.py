@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 
 from comments import conf
 
@@ -83,15 +83,20 @@ def bump(article_keys: Iterable[str], *, counts: bool) -> None:
 
 
 def bump_on_commit(article_keys: Iterable[str], *, counts: bool = False) -> None:
-    """Move the versions at once, and again once the current transaction commits.
+    """Move the versions once the current transaction commits (at once outside any transaction).
 
     The move after the commit is the one that matters: an answer built from a snapshot taken
-    before the commit is orphaned by it. The move at once costs one cache write more and keeps
-    reads inside the still-open transaction (the writer's own connection, and tests, whose
-    transactions never commit) from being served an answer cached before the change.
+    before the commit is orphaned by it. A move before the commit would not help other
+    connections (they keep reading the old snapshot until the commit and cache it under the
+    new version), so it is made only when a caller's transaction is open around the writer's
+    own (``ATOMIC_REQUESTS`` on a host site, the admin's change forms, a test case, whose
+    transactions never commit): reads inside it, after the change, must not be served an
+    answer cached before it. A service called from a plain request pays one cache write, not
+    two (each is a write transaction of the embedded cache, or a Redis round trip).
     """
     keys = list(article_keys)
-    bump(keys, counts=counts)
+    if len(connection.atomic_blocks) > 1:
+        bump(keys, counts=counts)
     transaction.on_commit(lambda: bump(keys, counts=counts))
 
 

@@ -1,8 +1,6 @@
 """Helpers for the live-update tests: a broker of each kind, Redis, free ports in this project's range."""
 
 import os
-import random
-import socket
 import uuid
 
 import pytest
@@ -10,9 +8,8 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from django.test import override_settings
 
+from benchmarks.production import delete_keys, free_ports  # noqa: F401 (the tests' helpers too)
 from tests.conftest import require
-
-PORT_RANGE = range(8140, 8199)  # 8199 stays free: tests use it as "a Redis that is down"
 
 
 def redis_url() -> str | None:
@@ -25,30 +22,6 @@ def redis_url() -> str | None:
     except (redis.RedisError, OSError):
         return None
     return url
-
-
-def delete_keys(url: str, prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports in this project's range that nothing listens on right now, in random order: test runs
-    side by side (other checkouts on the machine) would otherwise all reach for the first one."""
-    found = []
-    for port in random.sample(PORT_RANGE, len(PORT_RANGE)):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        found.append(port)
-        if len(found) == count:
-            return found
-    raise RuntimeError("no free port in the range")
 
 
 @pytest.fixture(params=["database", "redis"])

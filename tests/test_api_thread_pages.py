@@ -144,6 +144,25 @@ def test_the_version_moves_again_after_the_commit(article, post, django_capture_
     assert versions.peek(article.key) != during
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_post_from_a_plain_request_moves_the_versions_once(api_client, article, reader, monkeypatch):
+    """One cache write per change (after the commit): a second one before it helps no reader."""
+    moves = []
+    monkeypatch.setattr(versions, "bump", lambda keys, counts: moves.append((list(keys), counts)))
+    response = api_client(reader).post(f"/api/v1/articles/{article.key}/comments/", {"body": "Once."}, format="json")
+    assert response.status_code == 201
+    assert moves == [([article.key], True)]
+
+
+def test_inside_a_callers_transaction_the_version_also_moves_at_once(article, post):
+    """A test case's transaction (like ATOMIC_REQUESTS or an admin form) never commits here:
+    reads after the change inside it must not get the page cached before it."""
+    post(article, "Hello")
+    before = versions.peek(article.key)
+    post(article, "Hello again")
+    assert versions.peek(article.key) != before
+
+
 def test_unknown_articles_leave_nothing_in_the_cache(db):
     response = Client().get("/api/v1/articles/no-such-article/comments/")
     assert response.status_code == 404

@@ -10,148 +10,34 @@ processes, and whatever is left is killed by process group.
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 import pytest
 
+from benchmarks.production import BASE_DIR, SEED_ARTICLE, STOP_LIMIT, Deployment, nginx_installed
 from tests.conftest import require
-from tests.live_support import delete_keys, free_ports
+from tests.live_support import free_ports
 from tests.sse import ServerSentEvent, parse_frames
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-ARTICLE = "8dd8c1dd39dbf15b"  # the seed article (seeds/)
 WEB_WORKERS = 2
-STARTUP_LIMIT = 90  # seconds for migrations, collectstatic and the servers on a busy machine
-STOP_LIMIT = 20  # honcho gives its processes 5 s, then kills them
-
-
-def nginx_installed() -> bool:
-    return bool(shutil.which("nginx")) or os.access("/usr/sbin/nginx", os.X_OK)
-
-
-def _create_postgres_database(url: str) -> str:
-    import psycopg
-
-    name = f"deploy_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_postgres_database(admin_url: str, url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-
-
-def _manage(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True,
-                            text=True, timeout=STARTUP_LIMIT)
-    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-
-
-def _stop(honcho: subprocess.Popen, log: Path) -> None:
-    """SIGTERM to honcho (it stops its processes); then SIGKILL to every process group left."""
-    if honcho.poll() is None:
-        os.killpg(honcho.pid, signal.SIGTERM)
-        try:
-            honcho.wait(STOP_LIMIT)
-        except subprocess.TimeoutExpired:
-            pass
-    # honcho starts each process in a session of its own; its log names their ids.
-    children = [int(pid) for pid in re.findall(r"started \(pid=(\d+)\)", log.read_text(errors="replace"))]
-    for pgid in [honcho.pid, *children]:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    honcho.wait(STOP_LIMIT)
-
-
-class Deployment:
-    def __init__(self, base: str, log: Path, honcho: subprocess.Popen):
-        self.base, self.log, self.honcho = base, log, honcho
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def client(self, **kwargs) -> httpx.Client:
-        return httpx.Client(base_url=self.base, timeout=15, **kwargs)
+ARTICLE = SEED_ARTICLE
 
 
 @pytest.fixture(scope="module")
 def deployment():
     require(nginx_installed(), "Debian's nginx (apt-get install nginx) for the deployment test")
-    work = Path(tempfile.mkdtemp(prefix="comments-deploy-"))
-    work.chmod(0o755)  # nginx's workers run as "nobody" when the test runs as root
     (port,) = free_ports(1)
-    prefix = f"test-deploy-{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "DJANGO_SETTINGS_MODULE": "comments_project.settings",
-        "DEBUG": "false", "SECRET_KEY": f"deployment-test-{uuid.uuid4().hex}", "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false", "ACCOUNT_EMAIL_VERIFICATION": "none",
-        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        "LISTEN": f"127.0.0.1:{port}", "RUN_DIR": str(work / "run"), "STATIC_ROOT": str(work / "static"),
-        "WEB_CONCURRENCY": str(WEB_WORKERS), "LOG_LEVEL": "WARNING",
-        "COMMENTS_LIVE_PREFIX": prefix, "CACHE_KEY_PREFIX": prefix, "CACHE_DIR": str(work / "cache"),
-    }
-    env.pop("SQLITE_TEST_PATH", None)
-    admin_url = os.environ.get("DATABASE_URL")
-    if admin_url:
-        env["DATABASE_URL"] = _create_postgres_database(admin_url)
-    else:
-        env["SQLITE_PATH"] = str(work / "db.sqlite3")
-    log = work / "honcho.log"
-    honcho = None
+    running = Deployment(port=port, workers=WEB_WORKERS)
     try:
-        _manage(env, "migrate", "--noinput", "-v", "0")
-        _manage(env, "load_seeds")
-        _manage(env, "collectstatic", "--noinput", "-v", "0")
-        with log.open("wb") as output:
-            # The command README documents, with the virtualenv's bin/ on PATH.
-            honcho = subprocess.Popen([sys.executable, "-m", "honcho", "-f", "deploy/Procfile", "start"], cwd=BASE_DIR,
-                                      env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-        deployment = Deployment(f"http://127.0.0.1:{port}", log, honcho)
-        _wait_until_ready(deployment)
-        yield deployment
+        yield running.start()
     finally:
-        if honcho is not None:
-            _stop(honcho, log)
-        if admin_url:
-            _drop_postgres_database(admin_url, env["DATABASE_URL"])
-        if os.environ.get("REDIS_URL"):
-            delete_keys(os.environ["REDIS_URL"], prefix)
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _wait_until_ready(deployment: Deployment) -> None:
-    """Until nginx answers for both the web workers and the stream server (bounded)."""
-    deadline = time.monotonic() + STARTUP_LIMIT
-    with deployment.client() as client:
-        while True:
-            assert deployment.honcho.poll() is None, f"honcho stopped:\n{deployment.output()}"
-            try:
-                web = client.get("/api/v1/counts/", params={"article": ARTICLE}).status_code
-                with client.stream("GET", f"/api/v1/articles/{ARTICLE}/events/") as response:
-                    stream = response.status_code
-                if (web, stream) == (200, 200):
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"not ready within {STARTUP_LIMIT} s:\n{deployment.output()}"
-            time.sleep(0.5)
+        running.stop()
 
 
 class EventReader:

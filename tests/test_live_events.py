@@ -167,6 +167,20 @@ def test_one_event_reaches_every_stream_on_the_article(broker_settings, article,
     asyncio.run(scenario())
 
 
+def test_a_burst_of_streams_opening_at_once_all_open(broker_settings, article):
+    """A breaking story: more readers open its stream at the same moment than a connection pool
+    holds (redis-py's default pool failed the 101st command, answering 503 live_unavailable)."""
+    burst = 150
+
+    async def scenario():
+        broker = live.broker()
+        return await asyncio.gather(*(broker.last_ids([article.key]) for _ in range(burst)), return_exceptions=True)
+
+    answers = asyncio.run(scenario())
+    assert [a for a in answers if isinstance(a, BaseException)] == []
+    assert len(answers) == burst
+
+
 def test_open_streams_hold_no_thread_and_no_database_connection(broker_settings, article, post):
     def db_connections() -> int:
         if connection.vendor != "postgresql":

@@ -126,16 +126,23 @@ class DatabaseBroker:
                             [:self.FETCH_LIMIT])
 
     @staticmethod
-    async def _read(function, *args):
+    def _closing(function, *args):
+        """``function(*args)``, then this thread's connection goes back (to the pool, or closed):
+        a read that its caller stopped waiting for (a cancelled task) still returns it."""
+        try:
+            return function(*args)
+        finally:
+            connection.close()
+
+    @classmethod
+    async def _read(cls, function, *args):
         """Run a read off the event loop; its connection is closed at once, so no stream holds one."""
 
         def call():
             try:
-                return function(*args)
+                return cls._closing(function, *args)
             except DatabaseError as error:
                 raise BrokerUnavailableError(f"database unreachable: {error}") from error
-            finally:
-                connection.close()
 
         return await sync_to_async(call, thread_sensitive=False)()
 
@@ -187,8 +194,11 @@ class DatabaseBroker:
     async def _poll(self, state: _PollerState) -> None:
         """The loop's one reader of new rows; ends (closing its connection) when no stream is left.
 
-        It runs in a thread of its own that keeps one connection between polls, outside any
-        transaction: on SQLite (WAL) that never holds up a writer.
+        It runs in a thread of its own, outside any transaction (on SQLite, WAL: it never holds
+        up a writer), and gives its connection back after every poll: a poller cancelled with
+        its event loop (a test's ``asyncio.run``, a server stopping) must not keep a pooled
+        connection to the end of the process. Taking one from the pool (PostgreSQL) or opening
+        SQLite costs far less than the poll interval.
         """
         loop, ready = asyncio.get_running_loop(), state.ready
         executor = ThreadPoolExecutor(1, thread_name_prefix="comments-live-poller")
@@ -198,11 +208,11 @@ class DatabaseBroker:
             while state.registry:
                 try:
                     if last_seen is None:
-                        last_seen = await loop.run_in_executor(executor, self._newest_id)
+                        last_seen = await loop.run_in_executor(executor, self._closing, self._newest_id)
                         ready.set()
                         events = []
                     else:
-                        events = await loop.run_in_executor(executor, self._rows_after, last_seen)
+                        events = await loop.run_in_executor(executor, self._closing, self._rows_after, last_seen)
                     if failing:
                         logger.info("live: reading events from the database again")
                         failing = False

@@ -59,6 +59,11 @@ class RedisBroker:
         self._lock = threading.Lock()
         self._loops: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+    # Connections a stream process's event loop opens for short commands (ids, replays) at most;
+    # each command holds one for a round trip, so a few dozen serve thousands of openings a second.
+    STREAM_CONNECTIONS = 32
+    POOL_WAIT = 10.0  # seconds a command waits for one of them
+
     def _key(self, article_key: str, what: str) -> str:
         return f"{self.prefix}:live:{article_key}:{what}"
 
@@ -130,9 +135,14 @@ class RedisBroker:
             state = self._loops.get(loop)
             if state is None:
                 timeout = conf.live_redis_timeout()
-                client = redis.asyncio.Redis.from_url(self.url, socket_timeout=timeout,
-                                                      socket_connect_timeout=timeout)
-                state = self._loops[loop] = _LoopState(client)
+                # Commands wait for a free connection (up to POOL_WAIT seconds) instead of
+                # failing: redis-py's default pool raises MaxConnectionsError past 100, and a
+                # burst of readers opening a breaking story's streams got 503 live_unavailable.
+                # The wait is not the socket timeout: a busy pool is not a Redis that is down.
+                pool = redis.asyncio.BlockingConnectionPool.from_url(
+                    self.url, max_connections=self.STREAM_CONNECTIONS, timeout=self.POOL_WAIT,
+                    socket_timeout=timeout, socket_connect_timeout=timeout)
+                state = self._loops[loop] = _LoopState(redis.asyncio.Redis(connection_pool=pool))
         return state
 
     async def _command(self, coroutine_factory):
