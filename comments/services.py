@@ -160,7 +160,7 @@ def _count(comment: Comment, *, delta: int, article_key: str, data: dict | None 
     ``thread_revision`` (unless not ``thread``) and ``Article.comment_count``, in that order
     (``_LOCK_ORDER``), with one ``F()`` UPDATE each in the caller's transaction (so concurrent
     writers never lose a change), and publishes the ``comment`` or ``remove`` event with the
-    new ``count`` after the commit (``live.visibility_changed``). Removals of deleted rows
+    new ``count`` with the commit (``live.publish_when_committed``). Removals of deleted rows
     (``row_deleted``) are published per article and transaction instead (``_Removals``).
     """
     if comment.parent_id:
@@ -172,7 +172,7 @@ def _count(comment: Comment, *, delta: int, article_key: str, data: dict | None 
     if row_deleted:
         _removals().add(article_id, article_key, comment_id)
         return
-    transaction.on_commit(lambda: live.visibility_changed(
+    live.publish_when_committed(lambda: live.visibility_changed(
         article_id=article_id, comment_id=comment_id, visible=delta > 0, article_key=article_key, data=data
     ))
 
@@ -370,7 +370,7 @@ def edit_comment(*, comment: Comment, editor: Reader, body, now: datetime | None
     if was_visible and comment.is_visible:
         comment_id, article_id, article_key = comment.pk, comment.article_id, comment.article.key
         data = payloads.public_node(comment, article_key=article_key)
-        transaction.on_commit(lambda: live.comment_edited(
+        live.publish_when_committed(lambda: live.comment_edited(
             article_id=article_id, comment_id=comment_id, article_key=article_key, data=data
         ))
     return comment

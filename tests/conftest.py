@@ -2,6 +2,7 @@
 
 import itertools
 import os
+import time
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -58,6 +59,33 @@ def _clear_cache():
     fragments.recent_threads.clear()  # ids come back after a test's rollback
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _every_pooled_connection_given_back():
+    """PostgreSQL: a test gives back every pooled connection its threads took.
+
+    A connection a thread keeps (Django's test clients switch off ``close_old_connections``; a
+    poller cancelled mid-read) is lost to the pool until the process ends: a few of them and
+    later tests wait 10 s for a connection and fail far from the cause (issue 16.11). Checked
+    after each test, so the one that leaks is the one that fails.
+    """
+    yield
+    from django.db import connections
+
+    wrapper = connections["default"]
+    pool = getattr(type(wrapper), "_connection_pools", {}).get(wrapper.alias)
+    if pool is None:  # SQLite, or PostgreSQL without the pool
+        return
+    own = 0 if wrapper.connection is None else 1  # this thread's, held by pytest-django across tests
+    deadline = time.monotonic() + 2  # a connection being returned or replaced settles in milliseconds
+    while True:
+        stats = pool.get_stats()
+        lent = stats["pool_size"] - stats["pool_available"]
+        if lent <= own or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert lent <= own, f"{lent - own} pooled connection(s) still lent to other threads after the test"
 
 
 @pytest.fixture

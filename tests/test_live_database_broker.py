@@ -36,6 +36,30 @@ def test_a_post_writes_its_events_with_the_count_after_the_commit(article, post)
     assert rows[1].id == rows[0].id + 1
 
 
+def test_on_sqlite_the_events_are_written_in_the_posts_own_transaction(article, post, monkeypatch):
+    """SQLite: one write transaction per post (the events share the comment's, whose write lock
+    orders their ids); PostgreSQL: after the commit, under the publishers' advisory lock."""
+    open_blocks = []
+    publish = live.DatabaseBroker.publish
+
+    def spy(self, *args, **kwargs):
+        open_blocks.append(len(connection.atomic_blocks))
+        return publish(self, *args, **kwargs)
+
+    monkeypatch.setattr(live.DatabaseBroker, "publish", spy)
+    post(article, "Hello.")
+    assert open_blocks == ([1] if connection.vendor == "sqlite" else [0])
+
+
+def test_a_rolled_back_post_leaves_no_events(article, reader):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.post_comment(article=article, author=reader, body="Never committed.")
+        raise RuntimeError("the caller's transaction fails after the post")
+    assert not LiveEvent.objects.filter(article_key=article.key).exists()
+
+
 def test_each_article_keeps_its_newest_events_and_expired_ones_go(make_article, post, reader, monkeypatch):
     monkeypatch.setattr(live.DatabaseBroker, "PRUNE_EVERY", 1)  # trim at every publish
     busy, other = make_article("busy"), make_article("other")

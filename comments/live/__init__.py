@@ -1,7 +1,8 @@
 """How events travel from a committed change to the readers' streams.
 
-Services call ``visibility_changed`` and ``comment_edited`` from ``transaction.on_commit`` only;
-the stream views follow articles through ``broker()``. Two brokers share one interface, and both
+Services hand ``visibility_changed`` and ``comment_edited`` to ``publish_when_committed``
+(after the commit; with the database broker on SQLite, inside the writer's transaction); the
+stream views follow articles through ``broker()``. Two brokers share one interface, and both
 carry events between processes (pages and the API run in sync WSGI workers, streams in an ASGI
 process, so the process that publishes is never the one that streams):
 
@@ -13,10 +14,11 @@ process, so the process that publishes is never the one that streams):
   buffer and one pub/sub channel, so every process sees every event and replay works across
   processes. Each process (event loop) holds one subscriber connection for all its streams.
 
-Ordering: an event's id is taken after the commit and the count is read from the database after
-its id, so the count carried by a higher id is never older than one carried by a lower id. (The
-database broker takes the ids and reads the count in one write transaction; writers queue on it,
-so ids also follow commit order, which is what lets the poller read ``id > last seen``.) A
+Ordering: an event's id is taken after the commit (or, on SQLite, while the writer holds the
+database's one write lock) and the count is read from the database after its id, so the count
+carried by a higher id is never older than one carried by a lower id. (The database broker
+takes the ids and reads the count in one write transaction; writers queue on it, so ids also
+follow commit order, which is what lets the poller read ``id > last seen``.) A
 stream drops a count older than the last it sent, so readers end on the exact count even when
 two commits publish out of order.
 
@@ -28,8 +30,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from django.conf import settings
+from django.db import connection, transaction
 
 from comments import conf, payloads
 from comments.live.database import DatabaseBroker
@@ -40,13 +44,32 @@ from comments.models import Article
 
 __all__ = [
     "COUNTS_ONLY", "HEARTBEAT", "BrokerUnavailableError", "DatabaseBroker", "Event", "RedisBroker", "Subscription",
-    "broker", "comment_edited", "comments_removed", "count_event", "make_event", "visibility_changed",
+    "broker", "comment_edited", "comments_removed", "count_event", "make_event", "publish_when_committed",
+    "visibility_changed",
 ]
 
 logger = logging.getLogger(__name__)
 
 
-# --- Publishing (sync: called from on_commit in the request's thread) -------------------------
+# --- Publishing (sync: in the request's thread) -------------------------------------------------
+
+
+def publish_when_committed(publish: Callable[[], None]) -> None:
+    """Run ``publish`` (a call of ``visibility_changed`` or ``comment_edited``) so that its events
+    reach streams with the change, never before it and never without it.
+
+    Normally after the commit (``transaction.on_commit``). With the database broker on SQLite
+    the events are written inside the writer's own transaction instead: SQLite lets one writer
+    at a time hold the database from its first write to its commit, so ids still follow commit
+    order, the count read is the one committed, and pollers see the rows together with the
+    change; posting saves a second write transaction (and a second turn at the write lock).
+    A failed write of the events is rolled back to its savepoint and logged, as after a commit.
+    """
+    if connection.vendor == "sqlite" and connection.in_atomic_block and isinstance(broker(), DatabaseBroker):
+        publish()
+    else:
+        transaction.on_commit(publish)
+
 
 
 def visibility_changed(*, article_id: int, comment_id: int, visible: bool, article_key: str | None = None,
