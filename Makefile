@@ -10,6 +10,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export DEBUG ?= true
 # The production shape (deploy/Procfile) under honcho, with the virtualenv's programs on PATH.
+# NUM_PROXIES (default 1 there: nginx) reaches both servers; set it to 2 behind a load balancer.
 HONCHO = PATH="$(abspath $(VENV))/bin:$$PATH" LISTEN=$(HOST):$(PORT) $(VENV)/bin/honcho -f deploy/Procfile start
 
 # Extra arguments for the HTTP benchmark, e.g. make bench BENCH_ARGS="--duration 5 --comments 1000000"

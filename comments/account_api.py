@@ -13,18 +13,24 @@ allauth for the paths under ``COMMENTS_ACCOUNT_API_PREFIX``:
   leaves no account behind;
 - any answer that is not JSON (Django's 403, 404, 405, 413 pages, an exception) becomes JSON in
   allauth's error shape with the same status: ``{"status": 400, "errors": [{"message": "...",
-  "code": "invalid"}]}`` (allauth's headless specification, "Errors").
+  "code": "invalid"}]}`` (allauth's headless specification, "Errors");
+- a refusal by allauth's rate limits (429, or 400 ``too_many_login_attempts`` on sign-in) carries
+  ``Retry-After``, as every 429 of the API does.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.cache import cache
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db import transaction
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 from comments import conf, json_input
@@ -62,6 +68,34 @@ def _as_json(response):
     return converted
 
 
+def _allowed_methods(request) -> list[str] | None:
+    """The methods the view at this path serves (None: no class-based view here)."""
+    try:
+        view_class = getattr(resolve(request.path_info).func, "view_class", None)
+    except Resolver404:
+        return None
+    if view_class is None:
+        return None
+    return [name.upper() for name in view_class.http_method_names if hasattr(view_class, name)]
+
+
+def _by_method(request) -> HttpResponse | None:
+    """A method the view does not serve is a 405 with ``Allow`` (allauth reads the body and the
+    headers of any method first, and answered TRACE with 400); OPTIONS is a 204 with ``Allow``
+    (Django's answer is an empty text/html page). None: let the view answer."""
+    allowed = _allowed_methods(request)
+    if allowed is None:
+        return None
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=204)
+    elif request.method in allowed:
+        return None
+    else:
+        response = error_response(405, _("Method not allowed."), "method_not_allowed")
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
 def _refusal(request) -> JsonResponse | None:
     """Why the body of ``request`` is refused before allauth reads it, or None."""
     if request.method not in WRITES:
@@ -91,6 +125,57 @@ def _refusal(request) -> JsonResponse | None:
     return None
 
 
+def retry_after(request) -> int:
+    """Seconds until allauth's rate limits let ``request``'s client try again (its 429s say nothing).
+
+    allauth keeps, per action and rate, the times of the recent attempts in the cache: a full
+    window per address or per account frees a slot when its oldest attempt counted leaves it.
+    A limit per key (the email typed) cannot be looked up without the key: if no full window is
+    found, the longest such window, an upper bound.
+    """
+    from allauth.account import app_settings
+    from allauth.core.internal import ratelimit
+
+    now, waits, key_windows = time.time(), [], []
+    for action, rates in app_settings.RATE_LIMITS.items():
+        for rate in ratelimit.parse_rates(rates):
+            if rate.per == "key":
+                key_windows.append(rate.duration)
+                continue
+            if rate.per == "user" and not request.user.is_authenticated:
+                continue
+            cache_key = ratelimit.get_cache_key(request, app="allauth.account", action=action, rate=rate)
+            recent = sorted(t for t in cache.get(cache_key, []) if t > now - rate.duration)
+            if len(recent) >= rate.amount:
+                waits.append(recent[len(recent) - rate.amount] + rate.duration - now)
+    seconds = max(waits) if waits else max(key_windows, default=60)
+    return max(1, math.ceil(seconds))
+
+
+def _rate_limited(response) -> bool:
+    """A 429, or allauth's refusal of a sign-in for too many failed attempts (a 400 with the code
+    ``too_many_login_attempts``, as allauth's specification has it)."""
+    if response.status_code == 429:
+        return True
+    return (response.status_code == 400 and _is_json(response)
+            and b'"too_many_login_attempts"' in response.content)
+
+
+def with_retry_after(request, response):
+    """``response`` with ``Retry-After`` when allauth's rate limits refused the request."""
+    if "Retry-After" not in response and _rate_limited(response):
+        response["Retry-After"] = str(retry_after(request))
+    return response
+
+
+def too_many_requests(request):
+    """allauth's 429 page for the HTML sign-in pages, with ``Retry-After`` (the URLconf's
+    ``handler429``, which allauth looks up)."""
+    from allauth.core.internal.ratelimit import handler429
+
+    return with_retry_after(request, handler429(request))
+
+
 class AccountApiMiddleware:
     """See the module's docstring. Works in both modes: under ASGI, requests outside the account
     API pass straight through (no thread hop); those under it, served by allauth's sync views
@@ -118,7 +203,7 @@ class AccountApiMiddleware:
 
     @staticmethod
     def _handle(request, get_response):
-        refusal = _refusal(request)
+        refusal = _by_method(request) or _refusal(request)
         if refusal is not None:
             return refusal
         if request.method in WRITES:
@@ -128,11 +213,13 @@ class AccountApiMiddleware:
                     transaction.set_rollback(True)
         else:
             response = get_response(request)
-        return _as_json(response)
+        return with_retry_after(request, _as_json(response))
 
     def process_exception(self, request, exception):
         """An unexpected error under the account API: logged, answered as JSON (not HTML)."""
         if not request.path.startswith(conf.account_api_prefix()):
             return None
+        if isinstance(exception, (PermissionDenied, Http404, SuspiciousOperation, BadRequest)):
+            return None  # Django answers these 403/404/400; _as_json puts them in allauth's shape
         logger.error("account API error on %s", request.path, exc_info=exception)
         return error_response(500, _("Something went wrong on our side. Please try again."), "server_error")

@@ -4,6 +4,7 @@ No inline script may run on a page that shows comments, so even HTML that slippe
 sanitizing could not execute. The admin and the API docs keep Django's and Swagger's own needs.
 """
 
+import ipaddress
 import json
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -80,6 +81,67 @@ class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
         if static_file is not None:
             return await sync_to_async(self.serve)(static_file, request)
         return await self.get_response(request)
+
+
+# --- The client's address behind proxies ---------------------------------------------------------
+
+
+UNKNOWN_CLIENT = "0.0.0.0"
+
+
+def client_address(meta, proxies: int) -> str:
+    """The client's address, with ``proxies`` proxies of ours in front of the server.
+
+    Each proxy appends the address it got the request from to ``X-Forwarded-For``, so the
+    ``proxies``-th entry from the right is what our outermost proxy saw; entries to its left
+    were written by the client and are never believed. With fewer entries than proxies, the
+    leftmost (the request came in past a proxy of ours, as DRF counts too). With no proxy, or
+    an entry that is not an address, the peer (``REMOTE_ADDR``).
+    """
+    peer = meta.get("REMOTE_ADDR", "")
+    if proxies <= 0:
+        return peer
+    entries = [entry.strip() for entry in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    if not entries:
+        return peer
+    try:
+        return str(ipaddress.ip_address(entries[-min(proxies, len(entries))]))
+    except ValueError:
+        return peer
+
+
+@sync_and_async_middleware
+def ClientAddressMiddleware(get_response):  # noqa: N802 - a middleware factory
+    """Puts the client's address in ``REMOTE_ADDR`` (``client_address`` with the NUM_PROXIES
+    setting), first thing, so that everything after it believes ``REMOTE_ADDR`` alone: DRF's
+    throttles, allauth's rate limits and the admin's sign-in limits (whose own proxy counts are
+    0 for that reason: see the settings), logs. One rule for all, and a forged
+    ``X-Forwarded-For`` is ignored unless a proxy of ours is configured to stand to its right.
+    """
+
+    def rewrite(request):
+        address = client_address(request.META, getattr(settings, "NUM_PROXIES", 0) or 0)
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            # No address at all (a unix socket's peer, a test client): one shared "unknown"
+            # client, so rate limits still count it and allauth does not refuse with an error.
+            address = UNKNOWN_CLIENT
+        request.META["REMOTE_ADDR"] = address
+
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            rewrite(request)
+            return await get_response(request)
+
+    else:
+
+        def middleware(request):
+            rewrite(request)
+            return get_response(request)
+
+    return middleware
 
 
 # --- Outages and health ------------------------------------------------------------------------

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The client's address behind NUM_PROXIES proxies, into REMOTE_ADDR before anything reads it.
+    "comments.middleware.ClientAddressMiddleware",
     # First: /healthz and /readyz answer load balancers over plain HTTP, by IP (see the middleware).
     "comments.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -201,6 +203,23 @@ else:
         }
     }
 
+# --- The proxy chain ---------------------------------------------------------------------------
+# NUM_PROXIES: how many proxies of ours stand in front of the app servers, each appending the
+# address it got the request from to X-Forwarded-For: 1 under deploy/Procfile (nginx), 2 with a
+# load balancer in front of nginx. The one setting for the client's address: the rate limits of
+# DRF, allauth and the admin's sign-in all read it through comments.middleware.ClientAddressMiddleware.
+# 0 (unset): no proxy, the peer is the client and X-Forwarded-For is never believed.
+
+
+def _proxy_count() -> int:
+    value = os.environ.get("NUM_PROXIES", "").strip() or "0"
+    if not value.isdigit():
+        raise ImproperlyConfigured(f"NUM_PROXIES must be a whole number of proxies (0 for none), not {value!r}.")
+    return int(value)
+
+
+NUM_PROXIES = _proxy_count()
+
 # --- Auth and accounts (django-allauth) -------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -222,10 +241,10 @@ ACCOUNT_EMAIL_VERIFICATION = os.environ.get(
 )
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
-# Proxies whose X-Forwarded-For entries allauth trusts for those per-IP limits; behind nginx
-# every reader would otherwise share nginx's address (and its limits).
-NUM_PROXIES = int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None
-ALLAUTH_TRUSTED_PROXY_COUNT = NUM_PROXIES or 0
+# allauth reads the client's address from REMOTE_ADDR, where ClientAddressMiddleware put it
+# (NUM_PROXIES above): never from X-Forwarded-For itself, so both agree.
+ALLAUTH_TRUSTED_PROXY_COUNT = 0
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 HEADLESS_ONLY = False
@@ -328,9 +347,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "comments.api.exceptions.api_exception_handler",
-    # Behind nginx or a load balancer, the number of proxies in X-Forwarded-For that anonymous
-    # throttles skip to find the client's address (unset: REMOTE_ADDR).
-    "NUM_PROXIES": NUM_PROXIES,
+    # Throttles key on REMOTE_ADDR, where ClientAddressMiddleware put the client's address
+    # (NUM_PROXIES above). DRF's default (None) would believe any X-Forwarded-For a client sends.
+    "NUM_PROXIES": 0,
 }
 # The comments app's own rate limits (defaults in comments/conf.py), per scope from the environment.
 COMMENTS_THROTTLE_RATES = {

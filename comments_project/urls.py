@@ -22,3 +22,5 @@ handler400 = "comments.api.exceptions.bad_request"
 handler403 = "comments.api.exceptions.permission_denied"
 handler404 = "comments.api.exceptions.page_not_found"
 handler500 = "comments.api.exceptions.server_error"
+# allauth's refusals on the HTML sign-in pages (allauth looks this name up), with Retry-After.
+handler429 = "comments.account_api.too_many_requests"

@@ -136,3 +136,34 @@ def test_under_asgi_too(settings):
     assert_json_error(refused, 400)
     assert_json_error(missing, 404)
     assert signed_up.status_code == 200, signed_up.content[:300]
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PUT", "PATCH"])
+@pytest.mark.parametrize("path", ["/_allauth/app/v1/auth/login", "/_allauth/app/v1/auth/email/verify",
+                                  "/_allauth/browser/v1/auth/password/reset"])
+def test_a_method_the_view_does_not_serve_is_a_json_405_with_allow(method, path):
+    response = Client().generic(method, path, b'{"password": "x"}', content_type="application/json",
+                                headers={"X-Email-Verification-Key": "k", "X-Password-Reset-Key": "k"})
+    assert response.status_code == 405
+    assert response.json()["errors"][0]["code"] == "method_not_allowed"
+    assert "POST" in response["Allow"] and method not in response["Allow"]
+
+
+@pytest.mark.parametrize("path", ["/_allauth/app/v1/config", "/_allauth/app/v1/auth/session"])
+def test_options_answers_allow_and_no_html(path):
+    response = Client().options(path)
+    assert response.status_code == 204
+    assert not response.content
+    assert "GET" in response["Allow"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("remote_addr", ["", "unix:/run/web.sock", None])
+def test_a_request_without_a_client_address_is_answered_not_500(remote_addr):
+    """gunicorn on a unix socket without a proxy count gives no address; allauth refused it with
+    an exception (a 500 under /_allauth/). Such clients now share one rate-limit bucket."""
+    client = Client() if remote_addr is None else Client(REMOTE_ADDR=remote_addr)
+    if remote_addr is None:
+        client.defaults.pop("REMOTE_ADDR", None)
+    response = client.post("/_allauth/app/v1/auth/signup", {"email": "a@example.com"}, content_type="application/json")
+    assert response.status_code == 400

@@ -38,6 +38,18 @@ def test_hundred_keys_are_fine_but_not_more(client, db):
     assert "detail" in response.json()
 
 
+@pytest.mark.parametrize("keys", [["same"] * 101, ["a", "b"] * 51, [f"k{i}" for i in range(99)] + ["k0", "k1"]])
+def test_repeats_count_toward_the_hundred_as_the_schema_says(client, db, keys):
+    """The schema's maxItems counts parameters; schemathesis found 101 repeats of one key answered 200."""
+    response = client.get(counts_url(*keys))
+    assert response.status_code == 400
+    assert response.json()["code"] == "too_many_keys"
+
+
+def test_repeats_within_the_hundred_count_once(client, db):
+    assert client.get(counts_url(*["same"] * 100)).json() == {"counts": {"same": 0}}
+
+
 @pytest.mark.parametrize("query", ["", "?article=", "?article=has%20space", "?article=" + "x" * 201,
                                    "?article=ok&article=%3Cscript%3E", "?article=ok&article=x%0Ay", "?article=a+b"])
 def test_missing_or_invalid_keys_are_a_json_400(client, db, query):

@@ -76,7 +76,7 @@ def test_a_top_level_comment_is_cut_after_the_setting_with_the_count_left(articl
     order = thread_order(big_thread)
     assert ids(top["replies"]) == order[:SHOWN]
     assert top["more_replies"]["count"] == len(order) - SHOWN == 6
-    assert top["more_replies"]["next"].startswith(f"http://testserver/api/v1/comments/{big_thread.pk}/replies/?cursor=")
+    assert top["more_replies"]["next"].startswith(f"/api/v1/comments/{big_thread.pk}/replies/?cursor=")
     # Only the top-level comment's budget is cut: nested nodes never carry the key's value.
     assert all(node["more_replies"] is None for node in payloads._walk(top["replies"]))
 
@@ -249,3 +249,33 @@ def test_cut_at_never_ends_a_batch_on_a_tombstone():
     assert payloads.cut_at([tomb, tomb, tomb, shown, shown], 0, 2) == 4
     assert payloads.cut_at([shown, shown, shown], 1, 5) == 3
     assert payloads.cut_at([shown, shown, shown], 3, 5) == 3
+
+
+# --- Links never carry what the client wrote in Host (issue 16.9) -------------------------------------
+
+
+def every_link(answer: dict) -> list[str]:
+    """``next`` / ``previous`` of a page or batch, and ``more_replies.next`` of every node in it."""
+    links = [answer.get(name) for name in ("next", "previous")]
+    links += [(node.get("more_replies") or {}).get("next") for node in payloads._walk(answer["results"])]
+    return [link for link in links if link]
+
+
+@pytest.mark.parametrize("host", ["testserver:6666", "testserver:1", "testserver:8000", "TESTSERVER:443"])
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_links_never_carry_the_host_or_port_the_client_sent(article, big_thread, post, reader, host, signed_in):
+    for i in range(2):
+        post(article, f"another root {i}")
+    client = Client()
+    if signed_in:
+        client.force_login(reader)
+    page = client.get(thread_url(article), {"page_size": 1, "sort": "oldest"}, headers={"host": host}).json()
+    batch = client.get(page["results"][0]["more_replies"]["next"], headers={"host": host}).json()
+    second = client.get(page["next"], headers={"host": host}).json()
+
+    links = every_link(page) + every_link(batch) + every_link(second)
+    assert len(links) >= 4
+    assert all(link.startswith("/api/v1/") for link in links), links
+    # The same page through the shared cache, asked for without the port, is the same bytes.
+    plain = Client().get(thread_url(article), {"page_size": 1, "sort": "oldest"}).json()
+    assert every_link(plain) == every_link(page)

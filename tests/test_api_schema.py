@@ -240,6 +240,94 @@ def test_sign_in_operations_are_in_the_schema_and_match_allauth(schema, client, 
     assert posted.status_code == 201
 
 
+# --- What the schema says, statement by statement (issue 16.8) ------------------------------------------
+
+
+def _component(schema, ref_holder) -> dict:
+    return schema["components"]["schemas"][ref_holder["$ref"].rsplit("/", 1)[1]]
+
+
+def test_an_articles_url_may_be_empty_and_the_schema_says_so(schema, api_client, make_article):
+    make_article("no-url", url="")
+    c = Conformance(schema)
+    response = api_client().get("/api/v1/articles/no-url/")
+    assert response.json()["url"] == ""
+    c.check(response, "GET", "/api/v1/articles/{key}/")  # "" against oneOf [uri, empty]
+    url = schema["components"]["schemas"]["Article"]["properties"]["url"]
+    assert {"type": "string", "maxLength": 0} in url["anyOf"]
+
+
+@pytest.mark.parametrize(("method", "template"), [("POST", "/api/v1/articles/{key}/comments/"),
+                                                  ("PATCH", "/api/v1/comments/{id}/")])
+def test_a_comment_body_is_required_and_not_blank_in_the_schema(schema, method, template):
+    body = schema["paths"][template][method.lower()]["requestBody"]
+    assert body["required"] is True
+    component = _component(schema, body["content"]["application/json"]["schema"])
+    assert "body" in component["required"]
+    assert component["properties"]["body"]["minLength"] == 1
+
+
+def test_an_edit_without_a_body_is_the_documented_400(schema, api_client, article, post, reader):
+    comment = post(article, "mine")
+    c = Conformance(schema)
+    for payload in ({}, {"body": ""}):
+        response = api_client(reader).patch(f"/api/v1/comments/{comment.pk}/", payload, format="json")
+        assert response.status_code == 400
+        c.check(response, "PATCH", "/api/v1/comments/{id}/")
+
+
+def test_counts_say_their_key_pattern_and_limit(schema):
+    [article] = [p for p in schema["paths"]["/api/v1/counts/"]["get"]["parameters"] if p["name"] == "article"]
+    assert article["schema"]["maxItems"] == 100
+    assert article["schema"]["items"]["pattern"] == "^[A-Za-z0-9._~-]{1,200}$"
+
+
+@pytest.mark.parametrize("key", ["%C2%84", "a" * 201, "white%20space", "sla%2Fsh"])
+def test_an_impossible_key_on_put_is_the_documented_404(schema, api_client, cms_token, key):
+    cms = api_client()
+    cms.credentials(HTTP_AUTHORIZATION=cms_token)
+    response = cms.put(f"/api/v1/articles/{key}/", {"title": "t", "url": ""}, format="json")
+    assert response.status_code == 404
+    assert response.json()["code"]
+    Conformance(schema).check(response, "PUT", "/api/v1/articles/{key}/")
+
+
+def test_sign_up_requires_a_display_name_in_the_schema(schema):
+    assert {"email", "display_name"} <= set(schema["components"]["schemas"]["AllauthBaseSignup"]["required"])
+
+
+@pytest.mark.parametrize("token", ["bogus", "", "x" * 300])
+def test_an_unknown_session_token_reads_as_anyone_and_cannot_write(schema, client, article, token):
+    """What the docs say (ERRORS[401] and the sessionToken scheme) is what the code does."""
+    headers = {"X-Session-Token": token}
+    c = Conformance(schema)
+    read = client.get(f"/api/v1/articles/{article.key}/comments/", headers=headers)
+    assert read.status_code == 200
+    c.check(read, "GET", "/api/v1/articles/{key}/comments/")
+    write = client.post(f"/api/v1/articles/{article.key}/comments/", {"body": "x"}, content_type="application/json",
+                        headers=headers)
+    assert write.status_code == 401
+    c.check(write, "POST", "/api/v1/articles/{key}/comments/")
+    description = schema["components"]["securitySchemes"]["sessionToken"]["description"]
+    assert "reads answer as to anyone" in description and "writes 401" in description
+
+
+def test_a_wrong_drf_token_fails_even_a_read(schema, client, article):
+    read = client.get(f"/api/v1/articles/{article.key}/", headers={"Authorization": "Token wrong"})
+    assert read.status_code == 401
+    Conformance(schema).check(read, "GET", "/api/v1/articles/{key}/")
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/_allauth/nope/v1/config"),
+                                              ("POST", "/_allauth/nope/v1/auth/login")])
+def test_an_unknown_account_client_is_a_documented_json_404(schema, client, db, method, path):
+    response = client.generic(method, path, b"{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response.json()["status"] == 404
+    template = path.replace("nope", "{client}")
+    Conformance(schema).check(response, method, template)
+
+
 # --- The docs page ---------------------------------------------------------------------------------------
 
 

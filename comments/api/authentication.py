@@ -9,6 +9,9 @@ class SessionTokenAuthentication(XSessionTokenAuthentication):
 
     DRF answers an unauthenticated request 401 only if the *first* authentication class names
     a ``WWW-Authenticate`` challenge, 403 otherwise; API.md promises 401 for "not signed in".
+    An unknown or expired token is allauth's "no sign-in" (``allow_invalid_session_tokens``): a
+    read answers as to anyone (the widget keeps showing the thread after a session ends), a
+    write 401; the schema's ``sessionToken`` says so.
     """
 
     def authenticate_header(self, request) -> str:
@@ -27,5 +30,6 @@ class SessionTokenScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "X-Session-Token",
             "description": "The `session_token` from allauth's app API "
-            "(`POST /_allauth/app/v1/auth/login` or `/signup`).",
+            "(`POST /_allauth/app/v1/auth/login` or `/signup`). An unknown or expired token is no "
+            "sign-in: reads answer as to anyone, writes 401 (sign in again).",
         }

@@ -76,11 +76,13 @@ def _all_keys_valid(keys: list[str]) -> bool:
 
 
 def _article_keys(request) -> tuple[list[str], JsonResponse | None]:
-    """The distinct ``article`` keys of the query (1 to ``MAX_KEYS``), or a 400 in the API's shape."""
-    keys = list(dict.fromkeys(_query_values(request.META.get("QUERY_STRING", ""), "article")))
+    """The distinct ``article`` keys of the query, or a 400 in the API's shape: 1 to ``MAX_KEYS``
+    parameters, repeats counted (the schema's ``maxItems``, which cannot count distinct values)."""
+    values = _query_values(request.META.get("QUERY_STRING", ""), "article")
+    keys = list(dict.fromkeys(values))
     if not keys:
         message, code = "Name at least one article key.", "required"
-    elif len(keys) > MAX_KEYS:
+    elif len(values) > MAX_KEYS:
         message, code = f"At most {MAX_KEYS} articles per request.", "too_many_keys"
     elif not _all_keys_valid(keys):
         invalid = next(key for key in keys if not _key_re.match(key))

@@ -93,6 +93,21 @@ def _position(comment, keys: tuple[str, ...]) -> tuple:
     return tuple(getattr(comment, key.lstrip("-")) for key in keys)
 
 
+def link_here(request, **params: str) -> str:
+    """This request's path and query with ``params`` replaced: a link relative to the origin the
+    client asked (``/api/v1/...?cursor=...``).
+
+    Never absolute: the host and port would come from the request's ``Host`` header, and Django
+    checks only the host name against ALLOWED_HOSTS, so any port a client wrote would be handed
+    back in links (and in cached pages other readers get). Clients resolve the link against the
+    URL they asked, as the widget does (``new URL(next, BASE)``).
+    """
+    url = request.get_full_path()
+    for name, value in params.items():
+        url = replace_query_param(url, name, value)
+    return url
+
+
 @dataclass
 class Page:
     items: list
@@ -125,7 +140,7 @@ def paginate(queryset, *, request, sort: str, page_size: int, cursor: str | None
 
     def link(forward: bool) -> str | None:
         anchor = _position(items[-1] if forward else items[0], keys)
-        return replace_query_param(request.build_absolute_uri(), "cursor", Cursor(anchor, forward).encode())
+        return link_here(request, cursor=Cursor(anchor, forward).encode())
 
     # An empty page (everything past the cursor is gone) links nowhere; the first page is a
     # request without a cursor.

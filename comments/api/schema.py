@@ -57,15 +57,47 @@ def _renamed(node):
     return result
 
 
+# What our side of /_allauth/ answers beyond allauth's own specification (comments.account_api
+# turns Django's error pages into allauth's error shape, whose ``status`` is then not only 400);
+# named in allauth's namespace, so it becomes AllauthAccountError like the others.
+ERROR_SCHEMA = "AccountError"
+
+
+def _error(description: str, *, retry_after: bool = False) -> dict:
+    response = {"description": description,
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}}}
+    if retry_after:
+        response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
+    return response
+
+
+def _our_answers(method: str, operation: dict) -> dict:
+    """Statuses comments.account_api and Django add to an allauth operation."""
+    answers = {"404": _error("Unknown `client` (only `app` and `browser`).")}
+    if method != "get":
+        answers["403"] = _error("The browser client sent no CSRF token.")
+        answers["429"] = _error("Rate-limited by allauth (ACCOUNT_RATE_LIMITS).", retry_after=True)
+    if "requestBody" in operation:
+        answers["400"] = _error("Invalid input, or a body that is not a JSON object.")
+        answers["413"] = _error("The request body is over the size limit.")
+        answers["415"] = _error("Not `application/json`.")
+    return answers
+
+
 def add_allauth_sign_in(result, generator, request, public):
     """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"])."""
     allauth = get_schema()
+    error = copy.deepcopy(allauth["components"]["schemas"]["ErrorResponse"])
+    error["properties"]["status"] = {"type": "integer", "description": "The HTTP status."}
+    allauth["components"]["schemas"] = {**allauth["components"]["schemas"], ERROR_SCHEMA: error}
     paths = {path: copy.deepcopy(allauth["paths"][path]) for path in SIGN_IN_PATHS if path in allauth["paths"]}
     for path, operations in paths.items():
         for method, operation in operations.items():
             operation["tags"] = [TAG]
             slug = re.sub(r"\W+", "_", path.removeprefix("/_allauth/{client}/v1/")).strip("_")
             operation["operationId"] = f"allauth_{slug}_{method}"
+            for status, answer in _our_answers(method, operation).items():
+                operation["responses"].setdefault(status, answer)
 
     needed, queue = set(), list(_refs(paths))
     while queue:

@@ -7,6 +7,12 @@ from comments import readers
 from comments.models import MAX_ID, Article, Comment, Flag
 
 
+@extend_schema_field({"type": "string", "format": "uri-reference"})
+class LinkField(serializers.CharField):
+    """A link relative to the origin the client asked (``/api/v1/...``; ``pagination.link_here``
+    says why never absolute): resolve it against the URL of the request."""
+
+
 class AuthorSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     display_name = serializers.CharField(help_text="The reader's public name (COMMENTS_PUBLIC_NAME); never the email.")
@@ -16,7 +22,7 @@ class MoreRepliesSerializer(serializers.Serializer):
     """Where a cut subtree continues."""
 
     count = serializers.IntegerField(help_text="Shown replies (at any depth, tombstones included) not in `replies`.")
-    next = serializers.URLField(help_text="GET it for the next of them: `/api/v1/comments/{id}/replies/?cursor=…`.")
+    next = LinkField(help_text="GET it for the next of them: `/api/v1/comments/{id}/replies/?cursor=…`.")
 
 
 class CommentSerializer(serializers.ModelSerializer):
@@ -98,7 +104,18 @@ class CommentSerializer(serializers.ModelSerializer):
         return getattr(comment, "more_replies", None)
 
 
+# The article's page on the news site, or "" when the CMS gave none (the input accepts both).
+ARTICLE_URL_SCHEMA = {"anyOf": [{"type": "string", "format": "uri"}, {"type": "string", "maxLength": 0}],
+                      "description": "The article's page on the news site; empty when the CMS gave none."}
+
+
+@extend_schema_field(ARTICLE_URL_SCHEMA)
+class ArticleUrlField(serializers.CharField):
+    pass
+
+
 class ArticleSerializer(serializers.ModelSerializer):
+    url = ArticleUrlField(read_only=True)
     # Whether a reader can comment now: also false once COMMENTS_CLOSE_AFTER_DAYS has passed.
     comments_open = serializers.BooleanField(source="accepts_comments", read_only=True)
 
@@ -112,15 +129,15 @@ class CommentPageSerializer(serializers.Serializer):
     """One page of an article's thread (for the schema; the view builds the dict)."""
 
     count = serializers.IntegerField(help_text="Visible comments on the article (article.comment_count).")
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
+    next = LinkField(allow_null=True, help_text="The page after this one (`/api/v1/…?cursor=…`); null after the last.")
+    previous = LinkField(allow_null=True, help_text="The page before this one; null on the first.")
     results = CommentSerializer(many=True, help_text="Top-level comments, each with its shown subtree.")
 
 
 class RepliesPageSerializer(serializers.Serializer):
     """The next replies of a cut subtree (for the schema; the view builds the dict)."""
 
-    next = serializers.URLField(allow_null=True, help_text="The batch after this one; null after the last.")
+    next = LinkField(allow_null=True, help_text="The batch after this one; null after the last.")
     remaining = serializers.IntegerField(help_text="Shown replies after this batch (0 when `next` is null).")
     results = CommentSerializer(many=True, help_text=(
         "The batch as a forest, depth first: a reply nests those of the batch below it; one whose "
@@ -144,7 +161,8 @@ class StrictCharField(serializers.CharField):
 
 
 class CommentInputSerializer(serializers.Serializer):
-    body = StrictCharField(trim_whitespace=False, help_text="Plain text with optional light markup.")
+    body = StrictCharField(trim_whitespace=False, min_length=1,
+                           help_text="Plain text with optional light markup; not blank.")
     parent = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=MAX_ID,
         help_text="Id of a visible comment of the same article to reply to.",
@@ -152,7 +170,7 @@ class CommentInputSerializer(serializers.Serializer):
 
 
 class CommentEditSerializer(serializers.Serializer):
-    body = StrictCharField(trim_whitespace=False)
+    body = StrictCharField(trim_whitespace=False, min_length=1, help_text="The new text, whole; not blank.")
 
 
 class FlagInputSerializer(serializers.Serializer):

@@ -1,10 +1,11 @@
 """Thread pages as cached bytes: the hot read of a breaking story.
 
 A page of an article's thread, as anonymous readers get it, is stored as its JSON bytes and its
-ETag under the article's version (``comments.versions``) and the exact URL asked for (the body
-holds absolute ``next`` / ``previous`` links). A change to anything the thread shows moves the
-version on commit, so no reader is ever served a page older than a committed change; the entry
-itself is never updated, only orphaned.
+ETag under the article's version (``comments.versions``) and the path and query asked for (the
+body holds ``next`` / ``previous`` links built from them; links carry no host, so neither does
+the key). A change to anything the thread shows moves the version on commit, so no reader is
+ever served a page older than a committed change; the entry itself is never updated, only
+orphaned.
 
 Anonymous requests that hit the cache are answered before DRF runs (no authentication,
 throttling or parsing: the answer costs less than the throttle check would). Misses, and every
@@ -43,7 +44,7 @@ def sends_credentials(request) -> bool:
 
 
 def _key(request, article_key: str, version: str) -> str:
-    url = hashlib.blake2b(request.build_absolute_uri().encode(), digest_size=16).hexdigest()
+    url = hashlib.blake2b(request.get_full_path().encode(), digest_size=16).hexdigest()
     return f"comments:page:{article_key}:{version}:{url}"
 
 

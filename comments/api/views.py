@@ -19,14 +19,13 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from comments import conf, fragments, payloads, readers, selectors, services, versions
 from comments.api import thread_pages
 from comments.api.authentication import SessionTokenAuthentication
 from comments.api.exceptions import api_exception_handler
-from comments.api.pagination import Page, PageQuerySerializer, paginate
+from comments.api.pagination import Page, PageQuerySerializer, link_here, paginate
 from comments.api.parsers import StrictJSONParser
 from comments.api.permissions import CanUpsertArticle
 from comments.api.serializers import (
@@ -47,6 +46,22 @@ from comments.models import ARTICLE_KEY_PATTERN, Article, Comment
 from comments.throttles import AnonThrottle, FlagThrottle, LikeThrottle, PostCommentThrottle, ReaderThrottle
 
 
+class ApiAutoSchema(AutoSchema):
+    """drf-spectacular's schema of a view, with PATCH bodies as this API reads them: whole.
+
+    drf-spectacular documents every PATCH body as partial (nothing required), as DRF's generic
+    views validate it; ours validate the full input serializer, so a PATCH without ``body`` is a
+    400 and the schema must say ``body`` is required.
+    """
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        method, self.method = self.method, "PUT"
+        try:
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = method
+
+
 def api_schema(**kwargs):
     """drf-spectacular's ``extend_schema``, built on drf-spectacular's ``AutoSchema`` whatever the
     site's ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]`` is. On a view method the decorator extends
@@ -55,7 +70,7 @@ def api_schema(**kwargs):
 
     def decorator(view):
         if not inspect.isclass(view) and "schema" not in getattr(view, "kwargs", {}):
-            view.kwargs = {**getattr(view, "kwargs", {}), "schema": AutoSchema}
+            view.kwargs = {**getattr(view, "kwargs", {}), "schema": ApiAutoSchema}
         return extend_schema(**kwargs)(view)
 
     return decorator
@@ -63,7 +78,9 @@ def api_schema(**kwargs):
 
 ERRORS = {
     400: "Invalid input: `fields` says which.",
-    401: "Not signed in, or the credentials sent are wrong (a bad token fails even a read).",
+    401: "Not signed in, or the credentials sent are wrong. A wrong DRF token (`Authorization`) fails "
+         "even a read; an unknown or expired `X-Session-Token` reads as anonymous, and fails where "
+         "signing in is needed.",
     403: "Not allowed: `code` is `banned`, `comments_closed`, `edit_window_closed` or `permission_denied`.",
     404: "Unknown, or not visible to you.",
     413: "The request body is over the size limit.",
@@ -93,18 +110,18 @@ def validated(serializer_class, data) -> dict:
 
 
 def replies_link_base(request) -> str:
-    """What the replies links of a page share (scheme, host, path prefix): part of a cached
-    thread's key, since its bytes hold absolute links."""
-    return request.build_absolute_uri(reverse("comments_api:comment-replies", args=[0]))
+    """What the replies links of a page share (their path prefix, where the site mounts the API):
+    part of a cached thread's key, since its bytes hold the links."""
+    return reverse("comments_api:comment-replies", args=[0])
 
 
 def replies_link(request) -> payloads.RepliesLink:
-    """Absolute URLs of the next replies of a cut subtree (absolute, like ``next`` of a page:
-    the bytes of a cached page hold them)."""
+    """Links to the next replies of a cut subtree, relative to the API's origin like ``next`` of
+    a page (``pagination.link_here`` says why: no host or port a client wrote gets into them)."""
 
     def link(comment_id: int, cursor: str) -> str:
         path = reverse("comments_api:comment-replies", args=[comment_id])
-        return request.build_absolute_uri(f"{path}?cursor={cursor}")
+        return f"{path}?cursor={cursor}"
 
     return link
 
@@ -142,7 +159,7 @@ class ApiView(APIView):
     renderer_classes = [JSONRenderer]
     parser_classes = [StrictJSONParser]
     throttle_classes = [AnonThrottle, ReaderThrottle]
-    schema = AutoSchema()
+    schema = ApiAutoSchema()
 
     def get_exception_handler(self):
         return api_exception_handler
@@ -200,6 +217,8 @@ class ArticleDetailView(ApiView):
             200: OpenApiResponse(ArticleSerializer, description="Updated."),
             201: OpenApiResponse(ArticleSerializer, description="Created."),
             **errors(*BODY_ERRORS, 401, 403),
+            404: OpenApiResponse(ErrorSerializer, description="The key is not 1-200 characters of "
+                                 "`[A-Za-z0-9._~-]`: no such article can exist."),
         },
     )
     def put(self, request, key: str):
@@ -383,8 +402,7 @@ class CommentRepliesView(ApiView):
             raise NotFound("No such comment.")
         next_url = None
         if batch["after"] is not None:
-            next_url = replace_query_param(request.build_absolute_uri(), "cursor",
-                                           payloads.encode_cursor(batch["after"]))
+            next_url = link_here(request, cursor=payloads.encode_cursor(batch["after"]))
         return {"next": next_url, "remaining": batch["remaining"], "results": batch["results"]}
 
 
