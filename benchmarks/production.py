@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -175,6 +176,36 @@ def delete_keys(url: str, prefix: str) -> None:
             client.delete(key)
     finally:
         client.close()
+
+
+def start_uvicorn(env: dict[str, str], *, timeout: float = 60) -> tuple[subprocess.Popen, str]:
+    """uvicorn serving ``comments_project.asgi`` on 127.0.0.1, on a port the kernel picks
+    (``--port 0``), read back from its startup line; returns the process and its base URL.
+
+    A port chosen beforehand can be taken by another process before the server binds it (seen
+    in a test run beside other runs: the server exited, and the test talked to someone else's).
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "comments_project.asgi:application", "--host", "127.0.0.1",
+         "--port", "0", "--no-access-log", "--log-level", "info"],
+        cwd=BASE_DIR, env=env, stderr=subprocess.PIPE, text=True,
+    )
+    found: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:  # until the startup line, then drained so the server never blocks on it
+        for line in process.stderr:
+            if not found and (match := re.search(r"running on (http://127\.0\.0\.1:\d+)", line)):
+                found.append(match.group(1))
+                ready.set()
+        ready.set()  # the server exited (a failed start): nothing found
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(timeout) or not found:
+        process.kill()
+        process.wait(STOP_LIMIT)
+        raise RuntimeError(f"uvicorn did not start within {timeout:g} s")
+    return process, found[0]
 
 
 def free_ports(count: int) -> list[int]:

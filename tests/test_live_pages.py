@@ -7,18 +7,16 @@ and polls them in one request when the stream is refused.
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 from django.test import override_settings
 
+from benchmarks.production import start_uvicorn
 from tests.conftest import require, set_server_password
-from tests.live_support import delete_keys, free_ports, redis_url
+from tests.live_support import delete_keys, redis_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -42,22 +40,8 @@ def server(request):
         require(redis is not None, "Redis at REDIS_URL or 127.0.0.1:6379")
     env = {**os.environ, **db_env, "REDIS_URL": redis, "LOG_LEVEL": "WARNING",
            "COMMENTS_LIVE_PREFIX": prefix, "CACHE_KEY_PREFIX": prefix}
-    port = free_ports(1)[0]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "comments_project.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log", "--log-level", "warning"], cwd=BASE_DIR, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process, base = start_uvicorn(env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, "server exited (its port taken meanwhile?)"
-            try:
-                httpx.get(base + "/api/v1/counts/?article=ping", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
         yield base
     finally:
         process.terminate()

@@ -9,18 +9,17 @@ prints the moment it began posting. A reader who then resumes on the other serve
 
 import asyncio
 import os
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 from django.db import connection
 
+from benchmarks.production import start_uvicorn
 from tests.conftest import require
-from tests.live_support import delete_keys, free_ports, redis_url
+from tests.live_support import delete_keys, redis_url
 from tests.sse import ServerSentEvent, parse_frames
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,30 +51,13 @@ def live_env(request):
 
 @pytest.fixture
 def servers(live_env):
-    ports = free_ports(2)
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "comments_project.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log", "--log-level", "warning"],
-            cwd=BASE_DIR, env=live_env,
-        )
-        for port in ports
-    ]
+    started = [start_uvicorn(live_env) for _ in range(2)]
     try:
-        deadline = time.monotonic() + 30
-        for port in ports:
-            while True:
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/api/v1/counts/?article=ping", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline, "server did not start"
-                    time.sleep(0.2)
-        yield [f"http://127.0.0.1:{port}" for port in ports]
+        yield [base for _, base in started]
     finally:
-        for process in processes:
+        for process, _ in started:
             process.terminate()
-        for process in processes:
+        for process, _ in started:
             process.wait(10)
 
 
