@@ -196,3 +196,19 @@ def test_site_pages_keep_their_html_404(client, db):
     response = client.get("/articles/no-such-article/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", [
+    "/api/v1/comments/{id}/", "/api/v1/comments/{id}/replies/", "/api/v1/comments/{id}/flag/",
+    "/api/v1/comments/{id}/like/", "/comments/{id}/", "/comments/{id}/thread/", "/comments/{id}/edit/",
+])
+@pytest.mark.parametrize("comment_id", ["101023735131365687876963113369600", "9223372036854775808",
+                                        "1000000000000000000"])
+def test_an_id_beyond_64_bits_is_a_404_not_a_500(client, reader, path, comment_id):
+    """Found by schemathesis on PostgreSQL (SQLite: OverflowError): the id reached the database."""
+    client.force_login(reader)
+    response = client.get(path.format(id=comment_id))
+    assert response.status_code == 404
+    if path.startswith("/api/"):
+        assert response["Content-Type"] == "application/json"

@@ -5,6 +5,7 @@ win. The namespace is ``comments_api``, so that a site's own ``api`` namespace s
 
 from django.urls import path, re_path
 
+from comments import converters  # noqa: F401  (registers <comment_id:...>)
 from comments.api import live_urls, views
 from comments.models import ARTICLE_KEY_PATTERN
 
@@ -18,8 +19,8 @@ urlpatterns = [
         views.ArticleCommentsView.as_view(),
         name="article-comments",
     ),
-    path("comments/<int:id>/", views.CommentDetailView.as_view(), name="comment"),
-    path("comments/<int:id>/replies/", views.CommentRepliesView.as_view(), name="comment-replies"),
-    path("comments/<int:id>/flag/", views.CommentFlagView.as_view(), name="comment-flag"),
-    path("comments/<int:id>/like/", views.CommentLikeView.as_view(), name="comment-like"),
+    path("comments/<comment_id:id>/", views.CommentDetailView.as_view(), name="comment"),
+    path("comments/<comment_id:id>/replies/", views.CommentRepliesView.as_view(), name="comment-replies"),
+    path("comments/<comment_id:id>/flag/", views.CommentFlagView.as_view(), name="comment-flag"),
+    path("comments/<comment_id:id>/like/", views.CommentLikeView.as_view(), name="comment-like"),
 ]

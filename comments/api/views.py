@@ -100,7 +100,10 @@ KEY = OpenApiParameter(
     "key", str, OpenApiParameter.PATH, pattern=f"^{ARTICLE_KEY_PATTERN}$",
     description="The CMS's identifier of the article.",
 )
-COMMENT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The comment's id.")
+COMMENT_ID = OpenApiParameter(
+    "id", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, OpenApiParameter.PATH,
+    description="The comment's id (at most 18 digits: a longer one names no comment, 404).",
+)
 
 
 def validated(serializer_class, data) -> dict:
