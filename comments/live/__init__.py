@@ -71,7 +71,6 @@ def publish_when_committed(publish: Callable[[], None]) -> None:
         transaction.on_commit(publish)
 
 
-
 def visibility_changed(*, article_id: int, comment_id: int, visible: bool, article_key: str | None = None,
                        data: dict | None = None) -> None:
     """A comment became visible (``comment`` + ``count`` events) or stopped being (``remove`` + ``count``).
